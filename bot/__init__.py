@@ -1,0 +1,1 @@
+"""The faces of articlebot: command line, terminal chat and the Discord bot."""

@@ -1,0 +1,68 @@
+"""`articlebot eval`: build the dataset's index, score the pipelines, print the figures."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from config import Settings
+from index.engine import Engine
+from index.evaluate import (
+    CUTOFFS,
+    Scores,
+    decline_check,
+    load_dataset,
+    median_passage_chars,
+    score,
+)
+from index.searcher import Mode
+
+
+def _row(s: Scores, median_chars: float) -> str:
+    hits = " ".join(f"{s.rate(n):.3f}" for n in CUTOFFS)
+    return (
+        f"{s.mode:<8} {hits}  {s.mrr:.3f}  {s.quote_at_1:.3f}   {median_chars:>6.0f}"
+        f"   {s.latency_ms(0.5):6.1f} {s.latency_ms(0.99):6.1f}"
+    )
+
+
+def _header() -> str:
+    cut = " ".join(f"hit@{n:<2}" for n in CUTOFFS)
+    return f"{'pipeline':<8} {cut} MRR@10 quote@1 med.chars  p50ms  p99ms"
+
+
+def run_eval(
+    settings: Settings, dataset_dir: Path, compare: bool, no_match: bool, limit: int | None
+) -> int:
+    dataset = load_dataset(dataset_dir)
+    questions = dataset.questions[:limit] if limit else dataset.questions
+    print(f"{dataset_dir}: {len(dataset.articles)} articles, {len(questions)} questions")
+    with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
+        engine = Engine(replace(settings, data_dir=Path(tmp) / "all"))
+        build = engine.build_from(dataset.articles)
+        searcher = engine.searcher()
+        median = median_passage_chars(searcher)
+        print(f"indexed {build.passages} passages in {build.seconds:.1f} s\n")
+        print(_header())
+        modes = [Mode.HYBRID, Mode.DENSE, Mode.LEXICAL] if compare else [Mode.HYBRID]
+        for mode in modes:
+            print(_row(score(searcher, questions, mode), median), flush=True)
+
+        if no_match:
+            indexed = {p.article.id for i, p in enumerate(dataset.articles) if i % 2 == 0}
+            half = Engine(replace(settings, data_dir=Path(tmp) / "half"), engine.embedder)
+            half.build_from([p for p in dataset.articles if p.article.id in indexed])
+            check = decline_check(half.searcher(), indexed, questions)
+            print(
+                f"\nno-match check (min_score {settings.min_score}): half the articles indexed\n"
+                f"  declined, questions about articles not indexed: "
+                f"{check.declined_unanswerable:.3f} of {check.unanswerable}\n"
+                f"  declined, answerable questions:                 "
+                f"{check.declined_answerable:.3f} of {check.answerable}\n"
+                f"  hit@5 on answerable questions: {check.hit5_all:.3f} without the threshold, "
+                f"{check.hit5_kept:.3f} kept with it (drop {check.hit5_all - check.hit5_kept:.3f})"
+            )
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,61 @@
+"""Answers rendered for a terminal: quote with the answering sentence emphasised, and source."""
+
+from __future__ import annotations
+
+import textwrap
+
+from index.indexer import BuildReport
+from index.models import ArticleRef, Hit, SearchResult
+
+BOLD = "\x1b[1m"
+RESET = "\x1b[0m"
+
+
+def source_line(ref: ArticleRef) -> str:
+    parts = [p for p in (ref.source, ref.date) if p]
+    return f"{ref.title}" + (f" — {', '.join(parts)}" if parts else "")
+
+
+def emphasised(hit: Hit, ansi: bool) -> str:
+    before = hit.text[: hit.quote_start - hit.char_start]
+    quote = hit.quote
+    after = hit.text[hit.quote_end - hit.char_start :]
+    mark = (BOLD, RESET) if ansi else ("**", "**")
+    return f"{before}{mark[0]}{quote}{mark[1]}{after}"
+
+
+def render_result(result: SearchResult, ansi: bool = False, width: int = 100) -> str:
+    if not result.matched:
+        lines = ["No passage in the collection answers that question."]
+        if result.nearest:
+            lines.append("Nearest articles:")
+            lines.extend(f"  - {source_line(ref)}" for ref in result.nearest)
+        return "\n".join(lines)
+    blocks = []
+    for number, hit in enumerate(result.hits, start=1):
+        body = " ".join(emphasised(hit, ansi).split())
+        wrapped = textwrap.fill(body, width=width, initial_indent="   ", subsequent_indent="   ")
+        block = [f"{number}. {source_line(hit.article)}", wrapped]
+        if hit.article.url:
+            block.append(f"   {hit.article.url}")
+        for copy in hit.also_in:
+            block.append(f"   also in: {source_line(copy)}" + (f" {copy.url}" if copy.url else ""))
+        blocks.append("\n".join(block))
+    return "\n\n".join(blocks)
+
+
+def render_build(report: BuildReport) -> str:
+    if report.up_to_date:
+        head = f"Index is up to date: {report.articles} articles, {report.passages} passages."
+    else:
+        head = (
+            f"Indexed {report.articles} articles into {report.passages} passages in "
+            f"{report.seconds:.1f} s ({report.embedded} embedded, {report.reused} reused; "
+            f"{report.added_articles} added, {report.changed_articles} changed, "
+            f"{report.removed_articles} removed)."
+        )
+    lines = [head]
+    if report.problems:
+        lines.append(f"Skipped {len(report.problems)} input(s):")
+        lines.extend(f"  - {p.origin}: {p.reason}" for p in report.problems)
+    return "\n".join(lines)

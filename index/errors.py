@@ -1,0 +1,44 @@
+"""Errors a user can cause or fix. Each message says what is wrong and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ArticlebotError(Exception):
+    """Base of every error whose message is fit to show a user as it is."""
+
+
+class InputError(ArticlebotError):
+    """An article source that cannot be read (bad file, bad URL, too large ...)."""
+
+
+class IndexMissingError(ArticlebotError):
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            f"No index in {data_dir}. Run `articlebot index build --data-dir {data_dir}` first."
+        )
+
+
+class IndexCorruptError(ArticlebotError):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(
+            f"The index file {path} is damaged ({detail}). "
+            f"Rebuild it with `articlebot index build --data-dir {path.parent.parent}`."
+        )
+        self.path = path
+
+
+class IndexMismatchError(ArticlebotError):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(
+            f"The index in {path.parent} does not match the settings: {detail}. "
+            f"Rebuild it with `articlebot index build --data-dir {path.parent.parent}`, "
+            "or set the model it was built with."
+        )
+        self.path = path
+
+
+class BuildBusyError(ArticlebotError):
+    def __init__(self) -> None:
+        super().__init__("An index build is already running; try again when it has finished.")

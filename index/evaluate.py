@@ -1,0 +1,176 @@
+"""Retrieval quality on a question set laid out like `../shared/eval/squad`.
+
+A hit is a result from the gold article whose passage contains one of the answer spans whole;
+quote@1 asks the same of the first result's quote. The split-half "no match" check indexes the
+articles with even positions only and asks the questions about the others: those must be
+declined, while questions about indexed articles keep their hits.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.errors import InputError
+from index.models import ParsedArticle, SearchResult
+from index.readers import article_from_record
+from index.searcher import Mode, Searcher
+
+CUTOFFS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    text: str
+    article_id: str
+    answers: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    articles: list[ParsedArticle]
+    questions: list[Question]
+
+
+@dataclass(slots=True)
+class Scores:
+    mode: str
+    questions: int = 0
+    hits: dict[int, int] = field(default_factory=lambda: dict.fromkeys(CUTOFFS, 0))
+    reciprocal_rank: float = 0.0
+    quote_hits: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def rate(self, n: int) -> float:
+        return self.hits[n] / self.questions if self.questions else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return self.reciprocal_rank / self.questions if self.questions else 0.0
+
+    @property
+    def quote_at_1(self) -> float:
+        return self.quote_hits / self.questions if self.questions else 0.0
+
+    def latency_ms(self, quantile: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: missing; a dataset folder needs articles.jsonl, "
+            "questions.jsonl and questions_meta.jsonl"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON line ({exc.msg})") from None
+
+
+def load_dataset(folder: Path) -> Dataset:
+    articles = [
+        article_from_record(r, str(r.get("id")), f"{folder}/articles.jsonl", "shared")
+        for r in _read_jsonl(folder / "articles.jsonl")
+    ]
+    meta = {str(m["id"]): m for m in _read_jsonl(folder / "questions_meta.jsonl")}
+    questions = []
+    for q in _read_jsonl(folder / "questions.jsonl"):
+        m = meta.get(str(q["id"]))
+        if m is None:
+            continue
+        answers = [str(a) for a in q["answers"]]  # type: ignore[attr-defined]
+        starts = [int(s) for s in m["answer_starts"]]  # type: ignore[attr-defined]
+        spans = tuple((s, s + len(a)) for a, s in zip(answers, starts, strict=True))
+        questions.append(Question(str(q["id"]), str(q["question"]), str(q["article_id"]), spans))
+    return Dataset(articles, questions)
+
+
+def _contains_answer(start: int, end: int, answers: Iterable[tuple[int, int]]) -> bool:
+    return any(start <= a and b <= end for a, b in answers)
+
+
+def score(
+    searcher: Searcher,
+    questions: list[Question],
+    mode: Mode,
+    progress: Callable[[int], None] | None = None,
+) -> Scores:
+    scores = Scores(mode=mode.value)
+    for i, q in enumerate(questions):
+        started = time.perf_counter()
+        result = searcher.search(q.text, max(CUTOFFS), mode=mode, apply_threshold=False)
+        scores.latencies.append(time.perf_counter() - started)
+        scores.questions += 1
+        rank = _first_hit(result, q)
+        if rank is not None:
+            for n in CUTOFFS:
+                scores.hits[n] += rank <= n
+            scores.reciprocal_rank += 1.0 / rank
+        if result.hits:
+            top = result.hits[0]
+            if top.article.id == q.article_id and _contains_answer(
+                top.quote_start, top.quote_end, q.answers
+            ):
+                scores.quote_hits += 1
+        if progress is not None:
+            progress(i + 1)
+    return scores
+
+
+def _first_hit(result: SearchResult, q: Question) -> int | None:
+    for rank, hit in enumerate(result.hits, start=1):
+        if hit.article.id == q.article_id and _contains_answer(
+            hit.char_start, hit.char_end, q.answers
+        ):
+            return rank
+    return None
+
+
+def median_passage_chars(searcher: Searcher) -> float:
+    return float(statistics.median(searcher.passage_lengths())) if searcher.passage_count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineCheck:
+    declined_unanswerable: float
+    unanswerable: int
+    declined_answerable: float
+    answerable: int
+    hit5_all: float
+    hit5_kept: float
+
+
+def decline_check(searcher: Searcher, indexed: set[str], questions: list[Question]) -> DeclineCheck:
+    """Run after indexing only the articles in `indexed`."""
+    inside = [q for q in questions if q.article_id in indexed]
+    outside = [q for q in questions if q.article_id not in indexed]
+    declined_out = sum(not searcher.search(q.text, 5).matched for q in outside)
+    declined_in = 0
+    hit5_all = 0
+    hit5_kept = 0
+    for q in inside:
+        raw = searcher.search(q.text, 5, apply_threshold=False)
+        found = _first_hit(raw, q) is not None
+        hit5_all += found
+        if searcher.tuning.min_score <= raw.best_score:
+            hit5_kept += found
+        else:
+            declined_in += 1
+    return DeclineCheck(
+        declined_unanswerable=declined_out / len(outside) if outside else 0.0,
+        unanswerable=len(outside),
+        declined_answerable=declined_in / len(inside) if inside else 0.0,
+        answerable=len(inside),
+        hit5_all=hit5_all / len(inside) if inside else 0.0,
+        hit5_kept=hit5_kept / len(inside) if inside else 0.0,
+    )

@@ -1,0 +1,110 @@
+"""Where index generations live in the data directory, and how a new one is swapped in.
+
+    data/
+      CURRENT              name of the live generation, replaced atomically
+      gen-<time>-<rand>/   one complete index: store, vectors, lexical, manifest
+      .build-<rand>/       a build in progress (removed at the next build if a crash left it)
+      .build.lock          held while a build runs
+
+A build writes a whole generation aside, renames it into place, then replaces CURRENT. A crash
+at any point leaves CURRENT naming the previous, complete generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from index.errors import BuildBusyError, IndexCorruptError, IndexMissingError
+
+CURRENT_NAME = "CURRENT"
+STORE_NAME = "articles.sqlite"
+VECTORS_NAME = "vectors.faiss"
+LEXICAL_NAME = "lexical"
+
+
+class DataDir:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def current(self) -> Path:
+        """The live generation folder; an error naming what to run when there is none."""
+        pointer = self.root / CURRENT_NAME
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexMissingError(self.root) from None
+        folder = self.root / name
+        if not name or "/" in name or not folder.is_dir():
+            raise IndexCorruptError(pointer, f"it names a missing index folder {name!r}")
+        return folder
+
+    def current_or_none(self) -> Path | None:
+        try:
+            return self.current()
+        except (IndexMissingError, IndexCorruptError):
+            return None
+
+    @contextlib.contextmanager
+    def build_lock(self) -> Iterator[None]:
+        """One build at a time per data directory, across processes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".build.lock").open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BuildBusyError() from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def new_build_folder(self) -> Path:
+        for stale in self.root.glob(".build-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        folder = self.root / f".build-{secrets.token_hex(4)}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def publish(self, build: Path) -> Path:
+        """Make a finished build the live generation; keep the one before it for readers."""
+        _fsync_tree(build)
+        name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        final = self.root / name
+        build.rename(final)
+        previous = self.current_or_none()
+        tmp = self.root / f".{CURRENT_NAME}.{secrets.token_hex(4)}"
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.root / CURRENT_NAME)
+        _fsync_dir(self.root)
+        keep = {final.name} | ({previous.name} if previous else set())
+        for old in self.root.glob("gen-*"):
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+        return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    for sub in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        _fsync_dir(sub)

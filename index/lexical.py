@@ -1,0 +1,88 @@
+"""BM25 over passages (bm25s), with Snowball stemming and English stop words.
+
+Scores are normalised per query to [0, 1]: a passage's BM25 score divided by the sum, over
+the query's terms, of the best score that term reaches in any passage. That makes the lexical
+side comparable with cosine similarity, and across questions, which fusion and the "no match"
+threshold both need.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+# Question words carry no topic; bm25s's English list leaves them in.
+_QUESTION_WORDS = (
+    "what which who whom whose when where why how did does do is are was were has have had"
+)
+_STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    words = [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
+    return list(_stemmer.stemWords(words))
+
+
+class LexicalIndex:
+    def __init__(self, model: bm25s.BM25, size: int) -> None:
+        self._model = model
+        self.size = size
+        matrix = model.scores
+        data = np.asarray(matrix["data"])
+        indptr = np.asarray(matrix["indptr"])
+        self._term_best = np.zeros(len(indptr) - 1, dtype=np.float32)
+        nonempty = np.flatnonzero(np.diff(indptr) > 0)
+        if len(nonempty):
+            self._term_best[nonempty] = np.maximum.reduceat(data, indptr[nonempty])
+
+    @classmethod
+    def build(cls, documents: list[str]) -> LexicalIndex:
+        model = bm25s.BM25()
+        # An empty token list would make bm25s skip the document and shift every row after it.
+        corpus = [tokenize(doc) or ["\x00"] for doc in documents]
+        if corpus:
+            model.index(corpus, show_progress=False)
+        return cls(model, len(corpus))
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> LexicalIndex:
+        model = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
+        return cls(model, size)
+
+    def term_weights(self, question: str) -> dict[str, float]:
+        """The question's terms, weighted by how much each can add to a BM25 score."""
+        weights: dict[str, float] = {}
+        for term in tokenize(question):
+            ids = self._model.get_tokens_ids([term])
+            weights[term] = float(self._term_best[ids[0]]) if ids else 0.0
+        return weights
+
+    def scores(self, question: str) -> np.ndarray:
+        """Normalised BM25 score of every passage for `question`, shape (size,)."""
+        ids = self._model.get_tokens_ids(tokenize(question))
+        if not ids or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        ceiling = float(self._term_best[ids].sum())
+        raw = self._model.get_scores_from_ids(ids)
+        if ceiling <= 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return (np.asarray(raw, dtype=np.float32) / ceiling).clip(0.0, 1.0)
+
+
+def term_overlap(question_terms: dict[str, float], text: str) -> float:
+    """Share of the question's term weight that `text` contains, in [0, 1]."""
+    total = sum(question_terms.values())
+    if total <= 0:
+        return 0.0
+    present = set(tokenize(text))
+    return sum(w for t, w in question_terms.items() if t in present) / total

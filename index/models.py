@@ -1,0 +1,127 @@
+"""Typed records that flow through the engine (see DESIGN.md, "Engine contracts")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SHARED_COLLECTION = "shared"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range `[start, end)` into an article's stored text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"bad span [{self.start}, {self.end})")
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def overlaps(self, other: Span) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article. Every offset in the engine indexes `text` exactly as stored here."""
+
+    id: str
+    title: str
+    text: str
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    collection: str = SHARED_COLLECTION
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArticle:
+    """An article as a reader produced it, with the spans that are metadata, not body.
+
+    `excluded` holds spans (the date and title lines of a plain-text file, a "2 min read"
+    line, ...) that passages must not include; the text itself is never rewritten.
+    """
+
+    article: Article
+    excluded: tuple[Span, ...] = ()
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A window of consecutive sentences of one article."""
+
+    article_id: str
+    char_start: int
+    char_end: int
+    sentences: tuple[Span, ...]
+
+    def text_of(self, article_text: str) -> str:
+        return article_text[self.char_start : self.char_end]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """What a hit says about its article: enough to cite it."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    collection: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One answer: a passage of an article, with the quote inside it that best answers."""
+
+    article: ArticleRef
+    char_start: int
+    char_end: int
+    text: str
+    quote_start: int
+    quote_end: int
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    also_in: tuple[ArticleRef, ...] = ()
+
+    @property
+    def quote(self) -> str:
+        return self.text[self.quote_start - self.char_start : self.quote_end - self.char_start]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer to one question.
+
+    `matched` is False when nothing in the collection answers well enough; `hits` is then
+    empty and `nearest` holds the closest articles, so a face can say "no match" honestly.
+    """
+
+    question: str
+    hits: tuple[Hit, ...]
+    matched: bool
+    nearest: tuple[ArticleRef, ...] = ()
+    best_score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """An input that was skipped, and why, in words a user can act on."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """Everything read from the sources of one build."""
+
+    articles: list[ParsedArticle] = field(default_factory=list)
+    problems: list[SourceProblem] = field(default_factory=list)

@@ -1,0 +1,263 @@
+"""Answer questions from a loaded index generation: ranked hits, each with its quote.
+
+Loaded once and shared; `search` is blocking (model, FAISS, SQLite) and thread-safe, so
+async callers run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+from index.errors import IndexMismatchError
+from index.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.lexical import LexicalIndex
+from index.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
+from index.models import ArticleRef, Hit, SearchResult, Span
+from index.quotes import best_sentence
+from index.store import Store
+from index.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class Mode(Enum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+class EncodesQueries(Protocol):
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = ...) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTuning:
+    lexical_weight: float = 0.5
+    min_score: float = 0.5
+    candidates: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    row: int
+    score: float
+    dense: float
+    lexical: float
+
+
+class Searcher:
+    def __init__(self, folder: Path, embedder: EncodesQueries, tuning: SearchTuning) -> None:
+        self.folder = folder
+        self.manifest: Manifest = read_manifest(folder)
+        if self.manifest.model != embedder.name:
+            raise IndexMismatchError(
+                folder / MANIFEST_NAME,
+                f"built with model {self.manifest.model!r}, settings use {embedder.name!r}",
+            )
+        if self.manifest.dimension != embedder.dimension:
+            raise IndexMismatchError(
+                folder / MANIFEST_NAME,
+                f"vectors have {self.manifest.dimension} dimensions, "
+                f"the model gives {embedder.dimension}",
+            )
+        verify_files(folder, self.manifest)
+        self._embedder = embedder
+        self.tuning = tuning
+        self._store = Store(folder / STORE_NAME)
+        self._vectors = VectorIndex.load(folder / VECTORS_NAME)
+        if self._vectors.dimension != embedder.dimension:
+            raise IndexMismatchError(
+                folder / VECTORS_NAME,
+                f"vectors have {self._vectors.dimension} dimensions, "
+                f"the model gives {embedder.dimension}",
+            )
+        self._matrix = self._vectors.vectors()
+        self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
+        self.articles: list[ArticleRef] = self._store.article_refs()
+        spans = self._store.passage_spans()
+        self._text_keys = self._store.passage_text_keys()
+        self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
+        self._passage_start = np.array([s for _, s, _ in spans], dtype=np.int64)
+        self._passage_end = np.array([e for _, _, e in spans], dtype=np.int64)
+        collections = sorted({a.collection for a in self.articles})
+        code = {c: i for i, c in enumerate(collections)}
+        article_code = np.array([code[a.collection] for a in self.articles], dtype=np.int64)
+        self._collection_names = collections
+        self._passage_collection = (
+            article_code[self._passage_article] if len(spans) else np.empty(0, dtype=np.int64)
+        )
+        self._masks: dict[frozenset[str], tuple[np.ndarray, faiss.IDSelector | None]] = {}
+        self._mask_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, data_dir: Path, embedder: EncodesQueries, tuning: SearchTuning) -> Searcher:
+        return cls(DataDir(data_dir).current(), embedder, tuning)
+
+    def close(self) -> None:
+        self._store.close()
+
+    @property
+    def passage_count(self) -> int:
+        return len(self._vectors)
+
+    def passage_lengths(self) -> np.ndarray:
+        return self._passage_end - self._passage_start
+
+    def _mask(
+        self, collections: Collection[str] | None
+    ) -> tuple[np.ndarray | None, faiss.IDSelector | None]:
+        if collections is None:
+            return None, None
+        key = frozenset(collections)
+        with self._mask_lock:
+            cached = self._masks.get(key)
+            if cached is None:
+                codes = [i for i, c in enumerate(self._collection_names) if c in key]
+                mask = np.isin(self._passage_collection, codes)
+                rows = np.flatnonzero(mask).astype(np.int64)
+                # The selector must outlive every search that uses it: it is cached with the mask.
+                selector = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))
+                cached = (mask, selector)
+                self._masks[key] = cached
+                cached[0].setflags(write=False)
+            return cached
+
+    def _candidates(
+        self, question: str, query: np.ndarray, mode: Mode, collections: Collection[str] | None
+    ) -> list[_Candidate]:
+        mask, selector = self._mask(collections)
+        n = self.tuning.candidates
+        pool: set[int] = set()
+        if mode is not Mode.LEXICAL:
+            found = self._vectors.search(query, n, selector)
+            pool.update(int(r) for r in found.rows)
+        lexical = self._lexical.scores(question) if mode is not Mode.DENSE else None
+        if lexical is not None:
+            masked = lexical if mask is None else np.where(mask, lexical, 0.0)
+            if len(masked):
+                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
+                pool.update(int(r) for r in top if masked[r] > 0)
+        if not pool:
+            return []
+        rows = np.fromiter(pool, dtype=np.int64)
+        dense = self._matrix[rows] @ query
+        lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
+        weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
+        fused = (1 - weight) * dense + weight * lex
+        order = np.argsort(-fused, kind="stable")
+        return [
+            _Candidate(int(rows[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order
+        ]
+
+    def search(
+        self,
+        question: str,
+        k: int = 3,
+        collections: Collection[str] | None = None,
+        mode: Mode = Mode.HYBRID,
+        apply_threshold: bool = True,
+    ) -> SearchResult:
+        """Top `k` hits for `question` among `collections` (all when None)."""
+        question = question.strip()
+        if not question or self.passage_count == 0:
+            return SearchResult(question=question, hits=(), matched=False)
+        query = self._embedder.encode([question])[0]
+        candidates = self._candidates(question, query, mode, collections)
+        if not candidates:
+            return SearchResult(question=question, hits=(), matched=False)
+        best = candidates[0].score
+        if apply_threshold and best < self.tuning.min_score:
+            nearest: list[ArticleRef] = []
+            for c in candidates:
+                ref = self.articles[int(self._passage_article[c.row])]
+                if ref not in nearest:
+                    nearest.append(ref)
+                if len(nearest) == 3:
+                    break
+            return SearchResult(
+                question, (), matched=False, nearest=tuple(nearest), best_score=best
+            )
+        if apply_threshold:
+            # Weak passages after a confident one are noise, not further answers.
+            candidates = [c for c in candidates if c.score >= self.tuning.min_score]
+        chosen = self._diverse(candidates, k)
+        hits = self._with_quotes(question, query, chosen)
+        return SearchResult(question, tuple(hits), matched=True, best_score=best)
+
+    def _diverse(self, candidates: list[_Candidate], k: int) -> list[tuple[_Candidate, list[int]]]:
+        """Walk the ranking, skipping windows that overlap a chosen one of the same article,
+        and folding passages with the same text (syndicated copies) into one hit."""
+        chosen: list[tuple[_Candidate, list[int]]] = []
+        by_text: dict[str, int] = {}
+        for c in candidates:
+            article = int(self._passage_article[c.row])
+            start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
+            if any(
+                int(self._passage_article[o.row]) == article
+                and start < int(self._passage_end[o.row])
+                and int(self._passage_start[o.row]) < end
+                for o, _ in chosen
+            ):
+                continue
+            key = self._text_keys[c.row]
+            if key in by_text:
+                copies = chosen[by_text[key]][1]
+                if article not in copies:
+                    copies.append(article)
+            elif len(chosen) < k:
+                by_text[key] = len(chosen)
+                chosen.append((c, [article]))
+        return chosen
+
+    def _with_quotes(
+        self, question: str, query: np.ndarray, chosen: list[tuple[_Candidate, list[int]]]
+    ) -> list[Hit]:
+        terms = self._lexical.term_weights(question)
+        per_hit: list[tuple[str, tuple[Span, ...]]] = []
+        sentence_texts: list[str] = []
+        for c, articles in chosen:
+            text = self._store.article_text(articles[0])
+            sentences = self._store.passage_sentences(c.row)
+            per_hit.append((text, sentences))
+            if len(sentences) > 1:
+                sentence_texts.extend(text[s.start : s.end] for s in sentences)
+        vectors = self._embedder.encode(sentence_texts) if sentence_texts else None
+        hits: list[Hit] = []
+        offset = 0
+        for (c, articles), (text, sentences) in zip(chosen, per_hit, strict=True):
+            own = None
+            if len(sentences) > 1 and vectors is not None:
+                own = vectors[offset : offset + len(sentences)]
+                offset += len(sentences)
+            quote = best_sentence(
+                sentences, [text[s.start : s.end] for s in sentences], own, query, terms
+            )
+            start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
+            refs = [self.articles[a] for a in articles]
+            hits.append(
+                Hit(
+                    article=refs[0],
+                    char_start=start,
+                    char_end=end,
+                    text=text[start:end],
+                    quote_start=quote.start,
+                    quote_end=quote.end,
+                    score=c.score,
+                    dense_score=c.dense,
+                    lexical_score=c.lexical,
+                    also_in=tuple(refs[1:]),
+                )
+            )
+        return hits

@@ -1,0 +1,171 @@
+"""SQLite storage for one index generation: articles and passages.
+
+Row numbers are dense and start at 0, so a passage's row is also its row in the vector and
+lexical indexes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import IndexCorruptError
+from index.models import Article, ArticleRef, Span
+
+_SCHEMA = """
+CREATE TABLE articles (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
+    title TEXT NOT NULL,
+    date TEXT,
+    source TEXT,
+    url TEXT,
+    text TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    origin TEXT NOT NULL
+);
+CREATE TABLE passages (
+    row INTEGER PRIMARY KEY,
+    article_row INTEGER NOT NULL REFERENCES articles(row),
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    sentences TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    text_key TEXT NOT NULL
+);
+CREATE INDEX passages_by_article ON passages(article_row);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    row: int
+    article: Article
+    digest: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassage:
+    row: int
+    article_row: int
+    char_start: int
+    char_end: int
+    sentences: tuple[Span, ...]
+    digest: str
+    text_key: str
+
+
+def passage_text_key(text: str) -> str:
+    """Equal for passages whose words are equal, whatever their case, spacing or punctuation."""
+    return hashlib.sha1(re.sub(r"\W+", " ", text.lower()).strip().encode()).hexdigest()[:20]
+
+
+def write_store(
+    path: Path,
+    articles: Sequence[StoredArticle],
+    passages: Iterable[StoredPassage],
+) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(_SCHEMA)
+        conn.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    a.row,
+                    a.article.id,
+                    a.article.collection,
+                    a.article.title,
+                    a.article.date,
+                    a.article.source,
+                    a.article.url,
+                    a.article.text,
+                    a.digest,
+                    a.origin,
+                )
+                for a in articles
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?)",
+            (
+                (
+                    p.row,
+                    p.article_row,
+                    p.char_start,
+                    p.char_end,
+                    json.dumps([[s.start, s.end] for s in p.sentences]),
+                    p.digest,
+                    p.text_key,
+                )
+                for p in passages
+            ),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class Store:
+    """Read access to one generation's SQLite file, safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(
+                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+            )
+            self._conn.execute("SELECT count(*) FROM articles").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(path, f"SQLite cannot read it: {exc}") from None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(self.path, f"SQLite cannot read it: {exc}") from None
+
+    def article_refs(self) -> list[ArticleRef]:
+        rows = self._query(
+            "SELECT id, title, date, source, url, collection FROM articles ORDER BY row"
+        )
+        return [ArticleRef(*map(_opt_str, r)) for r in rows]  # type: ignore[arg-type]
+
+    def article_digests(self) -> dict[str, str]:
+        return {str(i): str(d) for i, d in self._query("SELECT id, digest FROM articles")}
+
+    def article_text(self, article_row: int) -> str:
+        rows = self._query("SELECT text FROM articles WHERE row = ?", (article_row,))
+        return str(rows[0][0])
+
+    def passage_spans(self) -> list[tuple[int, int, int]]:
+        """(article_row, char_start, char_end) of every passage, in row order."""
+        rows = self._query("SELECT article_row, char_start, char_end FROM passages ORDER BY row")
+        return [(int(a), int(s), int(e)) for a, s, e in rows]  # type: ignore[call-overload]
+
+    def passage_sentences(self, row: int) -> tuple[Span, ...]:
+        rows = self._query("SELECT sentences FROM passages WHERE row = ?", (row,))
+        return tuple(Span(s, e) for s, e in json.loads(str(rows[0][0])))
+
+    def passage_text_keys(self) -> list[str]:
+        return [str(d) for (d,) in self._query("SELECT text_key FROM passages ORDER BY row")]
+
+    def passage_digests(self) -> list[str]:
+        return [str(d) for (d,) in self._query("SELECT digest FROM passages ORDER BY row")]
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
