@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", parents=[common], help="JSON results for questions")
     search.add_argument("question", nargs="?")
-    search.add_argument("-k", type=int, default=None, help="results per question")
+    search.add_argument("-k", type=_results, default=None, help="results per question (1-10)")
     search.add_argument("--json", action="store_true", help="JSON output (always on with --batch)")
     search.add_argument("--batch", type=Path, help="JSONL file of {id, question}")
     search.add_argument(
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="answer one question, for people")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, default=None)
+    ask.add_argument("-k", type=_results, default=None, help="results (1-10)")
 
     sub.add_parser("chat", parents=[common], help="terminal chat over the index")
 
@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--compare", action="store_true", help="also dense-only and lexical-only")
     ev.add_argument("--no-match", action="store_true", help="split-half decline check")
     ev.add_argument("--limit", type=int, default=None, help="use only the first N questions")
+    ev.add_argument(
+        "--articles",
+        type=int,
+        default=None,
+        help="index only the first N articles (and ask their questions)",
+    )
 
     sub.add_parser(
         "start",
@@ -95,10 +101,21 @@ def _progress_bar() -> Iterator[Progress | None]:
             bar.close()
 
 
-def _engine(settings: Settings) -> Any:
+def _engine(settings: Settings, need_index: bool = False) -> Any:
     from index.engine import Engine
+    from index.layout import DataDir
 
+    if need_index:
+        # Fail before the model loads (seconds) when there is nothing to search.
+        DataDir(settings.data_dir).current()
     return Engine(settings)
+
+
+def _results(value: str) -> int:
+    k = int(value)
+    if not 1 <= k <= 10:
+        raise argparse.ArgumentTypeError("must be between 1 and 10")
+    return k
 
 
 def hit_json(hit: Any) -> dict[str, Any]:
@@ -142,7 +159,7 @@ def _cmd_status(settings: Settings) -> int:
 
 
 def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    engine = _engine(settings)
+    engine = _engine(settings, need_index=True)
     searcher = engine.searcher()
     k = args.k or settings.top_k
     if args.batch is not None:
@@ -181,7 +198,7 @@ def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render_text import render_result
 
-    engine = _engine(settings)
+    engine = _engine(settings, need_index=True)
     result = engine.ask(args.question, args.k)
     print(render_result(result, ansi=sys.stdout.isatty()))
     return 0 if result.matched else 3
@@ -200,7 +217,7 @@ def _cmd_chat(settings: Settings) -> int:
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from bot.eval_report import run_eval
 
-    return run_eval(settings, args.dataset, args.compare, args.no_match, args.limit)
+    return run_eval(settings, args.dataset, args.compare, args.no_match, args.limit, args.articles)
 
 
 def _cmd_start(settings: Settings) -> int:

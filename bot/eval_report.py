@@ -16,6 +16,7 @@ from index.evaluate import (
     load_dataset,
     median_passage_chars,
     score,
+    subset,
 )
 from index.searcher import Mode
 
@@ -34,9 +35,16 @@ def _header() -> str:
 
 
 def run_eval(
-    settings: Settings, dataset_dir: Path, compare: bool, no_match: bool, limit: int | None
+    settings: Settings,
+    dataset_dir: Path,
+    compare: bool,
+    no_match: bool,
+    limit: int | None,
+    articles: int | None = None,
 ) -> int:
     dataset = load_dataset(dataset_dir)
+    if articles:
+        dataset = subset(dataset, articles)
     questions = dataset.questions[:limit] if limit else dataset.questions
     print(f"{dataset_dir}: {len(dataset.articles)} articles, {len(questions)} questions")
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:

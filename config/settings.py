@@ -66,7 +66,7 @@ _ENV_NAMES: dict[str, str] = {
 }
 
 
-def _convert(name: str, raw: Any, default: Any) -> Any:
+def _convert(name: str, raw: Any, default: Any, label: str | None = None) -> Any:
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
@@ -89,7 +89,7 @@ def _convert(name: str, raw: Any, default: Any) -> Any:
             return float(raw)
         return None if raw in ("", None) else str(raw)
     except ValueError as exc:
-        raise SettingsError(f"setting {name} has an unusable value: {exc}") from None
+        raise SettingsError(f"setting {label or name} has an unusable value: {exc}") from None
 
 
 def load_settings(
@@ -100,28 +100,35 @@ def load_settings(
     """Build settings from TOML, `.env`, the environment, then explicit overrides (CLI flags)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    config_path = environ.get("ARTICLEBOT_CONFIG")
+    # Where each value came from, so an error names what the user has to change.
+    origin: dict[str, str] = {}
+    layered: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        layered.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    layered.update(environ)
+    config_path = layered.get("ARTICLEBOT_CONFIG")
     if config_path:
         try:
             with Path(config_path).open("rb") as fh:
                 values.update(tomllib.load(fh))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read ARTICLEBOT_CONFIG={config_path}: {exc}") from None
-    layered: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        layered.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    layered.update(environ)
+        origin.update({k: f"{k} (in {config_path})" for k in values})
     for env_name, field_name in _ENV_NAMES.items():
         if env_name in layered:
             values[field_name] = layered[env_name]
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            origin[field_name] = env_name
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    for k in given:
+        origin.pop(k, None)
 
     defaults = Settings()
     known = {f.name for f in dataclasses.fields(Settings)}
     unknown = set(values) - known
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
-    converted = {k: _convert(k, v, getattr(defaults, k)) for k, v in values.items()}
+    converted = {k: _convert(k, v, getattr(defaults, k), origin.get(k)) for k, v in values.items()}
     if converted.get("discord_token") == "":
         converted["discord_token"] = None
     settings = dataclasses.replace(defaults, **converted)
@@ -140,3 +147,12 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_MAX_PASSAGE_TOKENS must be at least 16")
     if s.passage_sentences < 1:
         raise SettingsError("ARTICLEBOT_PASSAGE_SENTENCES must be at least 1")
+    if s.max_article_bytes < 1:
+        raise SettingsError("ARTICLEBOT_MAX_ARTICLE_BYTES must be at least 1")
+    if s.fetch_timeout <= 0:
+        raise SettingsError("ARTICLEBOT_FETCH_TIMEOUT must be more than 0 seconds")
+    # logging.setLevel would raise on an unknown name later, with a traceback.
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(
+            "ARTICLEBOT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        )

@@ -19,16 +19,24 @@ _LINE_PATTERNS = [
     r"(?:follow\s+us|like\s+us)\s+on\b.*",
     r"(?:advertisement|sponsored(?:\s+content)?|related(?:\s+(?:articles|stories|posts))?)",
     r"(?:read\s+more|continue\s+reading|see\s+also)\s*:?.{0,80}",
-    r"(?:by|written\s+by)\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){0,3}(?:\s*[|,].{0,60})?",
-    r"(?:updated|published|posted)(?:\s+on)?\s*:?\s+.{0,60}\d.{0,40}",
+    # A byline names a person: capitalised words, whatever the case-insensitive rest; and it is
+    # not a sentence ("By noon, the crowd had grown." is prose).
+    r"(?:by|written\s+by)\s+(?-i:[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){0,3})"
+    r"(?:\s*[|,].{0,60}(?<![.!?\"”]))?",
+    # A timestamp line: a date or time follows the verb ("Updated figures show 12 ..." is prose).
+    r"(?:updated|published|posted)(?:\s+(?:on|at))?\s*:?\s+"
+    r"(?=\d|by\s|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
+    r"[a-z]*\.?\s)"
+    r".{0,60}\d.{0,40}",
     r"(?:photo|image)\s*(?:credit)?\s*:.{0,120}",
 ]
-_LINE_RE = re.compile(r"^[ \t]*(?:" + "|".join(_LINE_PATTERNS) + r")[ \t]*$", re.IGNORECASE)
+# Lines may end in "\r" (CRLF files): it counts as trailing space.
+_LINE_RE = re.compile(r"^[ \t]*(?:" + "|".join(_LINE_PATTERNS) + r")[ \t\r]*$", re.IGNORECASE)
 
 # A line that starts a footer: it and everything after it is boilerplate (comment forms).
 _FOOTER_RE = re.compile(
     r"^[ \t]*(?:leave\s+a\s+(?:reply|comment)|\d+\s+comments?|comments\s*(?:\(\d+\))?|"
-    r"post\s+a\s+comment|join\s+the\s+discussion|about\s+the\s+author)[ \t]*:?[ \t]*$",
+    r"post\s+a\s+comment|join\s+the\s+discussion|about\s+the\s+author)[ \t]*:?[ \t\r]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 

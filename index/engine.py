@@ -117,10 +117,10 @@ class Engine:
         )
         if not build.up_to_date or self._searcher is None:
             fresh = Searcher.open(self.data_dir, self.embedder, tuning_from(self.settings))
+            # The old searcher is not closed: a question may still be running on it in another
+            # thread. It is freed when the last such reference goes.
             with self._swap_lock:
-                old, self._searcher = self._searcher, fresh
-            if old is not None:
-                old.close()
+                self._searcher = fresh
         return build
 
     def add_articles(self, collection: str, articles: list[ParsedArticle]) -> list[Article]:

@@ -20,11 +20,19 @@ class IndexMissingError(ArticlebotError):
         )
 
 
+def data_dir_of(path: Path) -> Path:
+    """The data directory an index file belongs to: the nearest folder holding CURRENT."""
+    for folder in path.parents:
+        if (folder / "CURRENT").is_file():
+            return folder
+    return path.parent
+
+
 class IndexCorruptError(ArticlebotError):
     def __init__(self, path: Path, detail: str) -> None:
         super().__init__(
             f"The index file {path} is damaged ({detail}). "
-            f"Rebuild it with `articlebot index build --data-dir {path.parent.parent}`."
+            f"Rebuild it with `articlebot index build --data-dir {data_dir_of(path)}`."
         )
         self.path = path
 
@@ -32,8 +40,8 @@ class IndexCorruptError(ArticlebotError):
 class IndexMismatchError(ArticlebotError):
     def __init__(self, path: Path, detail: str) -> None:
         super().__init__(
-            f"The index in {path.parent} does not match the settings: {detail}. "
-            f"Rebuild it with `articlebot index build --data-dir {path.parent.parent}`, "
+            f"The index file {path} does not match the settings: {detail}. "
+            f"Rebuild it with `articlebot index build --data-dir {data_dir_of(path)}`, "
             "or set the model it was built with."
         )
         self.path = path

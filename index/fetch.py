@@ -19,6 +19,7 @@ class Fetched:
     url: str
     body: bytes
     content_type: str
+    charset: str | None = None
 
 
 def _is_public(address: str) -> bool:
@@ -77,6 +78,7 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) 
                 url=response.geturl(),
                 body=body,
                 content_type=response.headers.get_content_type(),
+                charset=response.headers.get_content_charset(),
             )
     except urllib.error.HTTPError as exc:
         raise InputError(f"{url}: the server answered {exc.code} {exc.reason}") from None

@@ -8,6 +8,7 @@ threshold both need.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class LexicalIndex:
         matrix = model.scores
         data = np.asarray(matrix["data"])
         indptr = np.asarray(matrix["indptr"])
+        self._df = np.diff(indptr)
         self._term_best = np.zeros(len(indptr) - 1, dtype=np.float32)
         nonempty = np.flatnonzero(np.diff(indptr) > 0)
         if len(nonempty):
@@ -47,8 +49,9 @@ class LexicalIndex:
         model = bm25s.BM25()
         # An empty token list would make bm25s skip the document and shift every row after it.
         corpus = [tokenize(doc) or ["\x00"] for doc in documents]
-        if corpus:
-            model.index(corpus, show_progress=False)
+        # bm25s cannot index nothing; an empty collection keeps one placeholder row that
+        # `scores` never reports (size stays 0).
+        model.index(corpus or [["\x00"]], show_progress=False)
         return cls(model, len(corpus))
 
     def save(self, folder: Path) -> None:
@@ -58,6 +61,17 @@ class LexicalIndex:
     def load(cls, folder: Path, size: int) -> LexicalIndex:
         model = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
         return cls(model, size)
+
+    def idf_weights(self, question: str) -> dict[str, float]:
+        """Inverse document frequency of each question term; a term no passage contains
+        weighs most, so a question about something the collection never mentions cannot
+        look well covered by matching only its common words."""
+        weights: dict[str, float] = {}
+        for term in tokenize(question):
+            ids = self._model.get_tokens_ids([term])
+            df = int(self._df[ids[0]]) if ids else 0
+            weights[term] = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        return weights
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's terms, weighted by how much each can add to a BM25 score."""

@@ -54,17 +54,26 @@ def make_passages(
     Consecutive windows share `plan.overlap` sentences, so an answer that sits at a window's
     edge still appears with its context in the next one.
     """
+    skip = sorted(excluded, key=lambda s: s.start)
     units: list[Span] = []
     sizes: list[int] = []
-    for sentence in split_sentences(text, excluded):
+    # Windows never reach across excluded text (a share prompt between two paragraphs):
+    # a passage is one contiguous slice of the article, so it would be quoted too.
+    segments: list[int] = []
+    segment = 0
+    for sentence in split_sentences(text, skip):
+        if units and any(units[-1].end <= x.start and x.end <= sentence.start for x in skip):
+            segment += 1
         n = count(text[sentence.start : sentence.end])
         if n > plan.max_tokens:
             for piece in _split_long(text, sentence, plan.max_tokens, count):
                 units.append(piece)
                 sizes.append(count(text[piece.start : piece.end]))
+                segments.append(segment)
         else:
             units.append(sentence)
             sizes.append(n)
+            segments.append(segment)
 
     passages: list[Passage] = []
     start = 0
@@ -75,6 +84,7 @@ def make_passages(
             end < len(units)
             and end - start < plan.max_sentences
             and total + sizes[end] <= plan.max_tokens
+            and segments[end] == segments[start]
         ):
             total += sizes[end]
             end += 1
@@ -82,5 +92,5 @@ def make_passages(
         passages.append(Passage(article_id, window[0].start, window[-1].end, window))
         if end >= len(units):
             break
-        start = max(start + 1, end - plan.overlap)
+        start = end if segments[end] != segments[start] else max(start + 1, end - plan.overlap)
     return passages

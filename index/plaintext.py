@@ -83,6 +83,9 @@ def parse_head(text: str) -> Head:
             break
         excluded.append(Span(start, end))
         body_start = end
+    if title is not None and not text[body_start:].strip():
+        # Nothing follows the "title": that line is the whole article, not its heading.
+        title = None
     if title is None:
         # No heading line: the article opens with prose; nothing of it is metadata but the date.
         excluded = [s for s in excluded if parse_date(text[s.start : s.end]) is not None]

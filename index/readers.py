@@ -35,8 +35,12 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def decode_text(data: bytes, origin: str) -> str:
-    """Decode article bytes; binary, undecodable or empty input is refused with a reason."""
+def decode_text(data: bytes, origin: str, charset: str | None = None) -> str:
+    """Decode article bytes; binary, undecodable or empty input is refused with a reason.
+
+    Text is UTF-8 (or UTF-16 with a byte-order mark). Bytes that are not UTF-8 are decoded with
+    `charset` when a web server declared one: many pages are still served as windows-1252.
+    """
     if not data.strip():
         raise InputError(f"{origin}: empty file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -50,12 +54,24 @@ def decode_text(data: bytes, origin: str) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{origin}: not UTF-8 text (undecodable byte at offset {exc.start})"
-            ) from None
+            declared = _decode_declared(data, charset)
+            if declared is None:
+                raise InputError(
+                    f"{origin}: not UTF-8 text (undecodable byte at offset {exc.start})"
+                ) from None
+            text = declared
     if not text.strip():
         raise InputError(f"{origin}: empty file")
     return text
+
+
+def _decode_declared(data: bytes, charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        return data.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def _with_cleanup(
@@ -74,7 +90,8 @@ def parse_plain_text(text: str, article_id: str, origin: str, collection: str) -
     return _with_cleanup(article, head.excluded, head.body_start, origin)
 
 
-_FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.DOTALL)
+# "\r" allowed before each "\n": files saved on Windows end their lines with CRLF.
+_FRONT_MATTER_RE = re.compile(r"\A---[ \t\r]*\n(.*?\n)---[ \t\r]*(?:\n|\Z)", re.DOTALL)
 _MD_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -122,16 +139,24 @@ def parse_html(
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
         raise InputError(f"{origin}: no article text found in the page")
+    title = _str_or_none(getattr(doc, "title", None))
+    # trafilatura keeps the page's <h1> as the first line: it is the title, not a sentence.
+    excluded: list[Span] = []
+    body_start = 0
+    first_line = re.match(r"\s*([^\n]+)", text)
+    if title and first_line and first_line.group(1).strip() == title:
+        excluded.append(Span(first_line.start(1), first_line.end(1)))
+        body_start = first_line.end(1)
     article = Article(
         id=article_id,
-        title=_str_or_none(getattr(doc, "title", None)) or _fallback_title(article_id),
+        title=title or _fallback_title(article_id),
         text=text,
         date=_normalise_date(getattr(doc, "date", None)),
         source=_str_or_none(getattr(doc, "sitename", None)),
         url=url or _str_or_none(getattr(doc, "url", None)),
         collection=collection,
     )
-    return _with_cleanup(article, (), 0, origin)
+    return _with_cleanup(article, excluded, body_start, origin)
 
 
 def article_from_record(
@@ -249,11 +274,15 @@ def read_url(
     collection: str = SHARED_COLLECTION,
 ) -> ParsedArticle:
     fetched = fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
-    text = decode_text(fetched.body, url)
+    text = decode_text(fetched.body, url, fetched.charset)
     if fetched.content_type in ("text/plain", "text/markdown"):
-        parsed = parse_plain_text(text, url, url, collection)
+        # Markdown keeps its front matter and heading rules whether it comes from disk or a link.
+        parse = parse_markdown if fetched.content_type == "text/markdown" else parse_plain_text
+        parsed = parse(text, url, url, collection)
         return ParsedArticle(
-            article=_replace_url(parsed.article, fetched.url), excluded=parsed.excluded, origin=url
+            article=_replace_url(parsed.article, parsed.article.url or fetched.url),
+            excluded=parsed.excluded,
+            origin=url,
         )
     if fetched.content_type not in ("text/html", "application/xhtml+xml"):
         raise InputError(f"{url}: not an article page ({fetched.content_type})")

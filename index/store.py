@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from index.errors import IndexCorruptError
 from index.models import Article, ArticleRef, Span
@@ -120,8 +121,9 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            # Quoted: a "#", "?" or "%" in the data directory's path would end or alter the URI.
             self._conn = sqlite3.connect(
-                f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+                f"file:{quote(str(path))}?mode=ro&immutable=1", uri=True, check_same_thread=False
             )
             self._conn.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.DatabaseError as exc:

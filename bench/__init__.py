@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios and quality figures; never run as unit tests."""

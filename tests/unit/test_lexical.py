@@ -1,0 +1,90 @@
+"""BM25 over passages: normalised scores, save/load round trip, question words ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.lexical import LexicalIndex, term_overlap, tokenize
+
+DOCS = [
+    "The harbour reopened on Tuesday after a week of repairs.",
+    "The city library will open until nine on weekdays.",
+    "Harbour fishermen said the new harbour wall held during the tides.",
+    "!!! ---",
+    "Kirby said the targets were selected because militias used the facilities.",
+]
+
+
+def test_tokenize_stems_and_drops_stop_and_question_words() -> None:
+    assert tokenize("Who reopened the Harbours on Tuesday?") == ["reopen", "harbour", "tuesday"]
+    assert tokenize("What is it, and why did they?") == []
+
+
+def test_best_passage_ranks_first_and_scores_are_normalised() -> None:
+    index = LexicalIndex.build(DOCS)
+    scores = index.scores("Who selected the targets?")
+    assert scores.shape == (len(DOCS),)
+    assert int(np.argmax(scores)) == 4
+    assert scores[4] == pytest.approx(1.0)
+    assert scores[1] == 0.0 and scores[3] == 0.0
+
+
+def test_questions_without_known_terms_score_zero() -> None:
+    index = LexicalIndex.build(DOCS)
+    for question in ("What is it?", "zebra crossing", ""):
+        np.testing.assert_array_equal(index.scores(question), np.zeros(len(DOCS)))
+
+
+def test_save_and_load_give_the_same_scores(tmp_path: Path) -> None:
+    index = LexicalIndex.build(DOCS)
+    folder = tmp_path / "lexical"
+    folder.mkdir()
+    index.save(folder)
+    loaded = LexicalIndex.load(folder, len(DOCS))
+    assert loaded.size == len(DOCS)
+    for question in ("Who reopened the harbour?", "library weekdays", "militias facilities"):
+        np.testing.assert_array_equal(loaded.scores(question), index.scores(question))
+        assert loaded.term_weights(question) == index.term_weights(question)
+
+
+def test_a_document_without_terms_keeps_its_row() -> None:
+    # Row i must stay passage i even when a passage has no indexable word.
+    index = LexicalIndex.build(["", "harbour harbour", "..."])
+    scores = index.scores("harbour")
+    assert scores.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_term_overlap() -> None:
+    index = LexicalIndex.build(DOCS)
+    terms = index.term_weights("Who reopened the harbour?")
+    assert set(terms) == {"reopen", "harbour"}
+    assert term_overlap(terms, "The harbour reopened.") == pytest.approx(1.0)
+    assert term_overlap(terms, "Nothing relevant.") == 0.0
+    assert 0.0 < term_overlap(terms, "A harbour.") < 1.0
+    assert term_overlap({}, "anything") == 0.0
+
+
+_vocabulary = st.sampled_from(
+    ["harbour", "library", "council", "vote", "the", "who", "tides", "wall", "nine", "2021"]
+)
+_documents = st.lists(st.lists(_vocabulary, max_size=12).map(" ".join), min_size=1, max_size=15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_documents, st.lists(_vocabulary, max_size=6).map(" ".join))
+def test_scores_are_always_within_zero_and_one(documents: list[str], question: str) -> None:
+    scores = LexicalIndex.build(documents).scores(question)
+    assert scores.shape == (len(documents),)
+    assert np.all(scores >= 0.0)
+    assert np.all(scores <= 1.0)
+
+
+def test_an_empty_corpus_can_be_built() -> None:
+    index = LexicalIndex.build([])
+    assert index.size == 0
+    assert index.scores("harbour").shape == (0,)

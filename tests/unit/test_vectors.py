@@ -1,0 +1,127 @@
+"""The FAISS vector index with random unit vectors: round trip, damage, selectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index.errors import IndexCorruptError
+from index.vectors import VectorIndex
+
+DIM = 32
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    vectors = unit_vectors(200)
+    path = tmp_path / "gen" / "vectors.faiss"
+    path.parent.mkdir()
+    VectorIndex.build(vectors, DIM).save(path)
+    return path, vectors
+
+
+def test_round_trip_gives_identical_results(saved: tuple[Path, np.ndarray]) -> None:
+    path, vectors = saved
+    built = VectorIndex.build(vectors, DIM)
+    loaded = VectorIndex.load(path)
+    assert (len(loaded), loaded.dimension) == (200, DIM)
+    np.testing.assert_array_equal(loaded.vectors(), vectors)
+    for query in unit_vectors(10, seed=1):
+        a, b = built.search(query, 7), loaded.search(query, 7)
+        np.testing.assert_array_equal(a.rows, b.rows)
+        np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_search_is_exact_inner_product(saved: tuple[Path, np.ndarray]) -> None:
+    path, vectors = saved
+    index = VectorIndex.load(path)
+    query = unit_vectors(1, seed=2)[0]
+    found = index.search(query, 5)
+    expected = np.argsort(-(vectors @ query), kind="stable")[:5]
+    np.testing.assert_array_equal(found.rows, expected)
+    np.testing.assert_allclose(found.scores, (vectors @ query)[expected], rtol=1e-5)
+    assert list(found.scores) == sorted(found.scores, reverse=True)
+
+
+def test_k_larger_than_the_index_and_empty_index() -> None:
+    index = VectorIndex.build(unit_vectors(3), DIM)
+    assert len(index.search(unit_vectors(1)[0], 10).rows) == 3
+    empty = VectorIndex.build(np.empty((0, DIM), dtype=np.float32), DIM)
+    found = empty.search(unit_vectors(1)[0], 5)
+    assert len(found.rows) == 0 and len(found.scores) == 0
+
+
+def test_vectors_view_is_read_only(saved: tuple[Path, np.ndarray]) -> None:
+    view = VectorIndex.load(saved[0]).vectors()
+    with pytest.raises(ValueError, match="read-only"):
+        view[0, 0] = 1.0
+
+
+def test_selector_restricts_results(saved: tuple[Path, np.ndarray]) -> None:
+    path, vectors = saved
+    index = VectorIndex.load(path)
+    allowed = np.arange(0, 200, 7, dtype=np.int64)
+    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
+    query = unit_vectors(1, seed=3)[0]
+    found = index.search(query, 5, selector)
+    assert len(found.rows) == 5
+    assert set(found.rows.tolist()) <= set(allowed.tolist())
+    best_allowed = allowed[np.argsort(-(vectors[allowed] @ query), kind="stable")[:5]]
+    np.testing.assert_array_equal(found.rows, best_allowed)
+
+
+def test_selector_with_fewer_rows_than_k(saved: tuple[Path, np.ndarray]) -> None:
+    index = VectorIndex.load(saved[0])
+    allowed = np.array([4, 9], dtype=np.int64)
+    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
+    found = index.search(unit_vectors(1, seed=4)[0], 5, selector)
+    # FAISS pads missing results with -1; they must not come back as rows.
+    assert sorted(found.rows.tolist()) == [4, 9]
+
+
+def _assert_readable_corruption(error: IndexCorruptError, path: Path) -> None:
+    message = str(error)
+    assert str(path) in message
+    assert "articlebot index build" in message
+    assert error.path == path
+
+
+def test_corrupt_file(saved: tuple[Path, np.ndarray]) -> None:
+    path, _ = saved
+    path.write_bytes(b"this is not a FAISS index at all" * 10)
+    with pytest.raises(IndexCorruptError) as caught:
+        VectorIndex.load(path)
+    _assert_readable_corruption(caught.value, path)
+
+
+def test_truncated_file(saved: tuple[Path, np.ndarray]) -> None:
+    path, _ = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError) as caught:
+        VectorIndex.load(path)
+    _assert_readable_corruption(caught.value, path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "gen" / "vectors.faiss"
+    with pytest.raises(IndexCorruptError) as caught:
+        VectorIndex.load(path)
+    _assert_readable_corruption(caught.value, path)
+
+
+def test_other_index_type_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gen" / "vectors.faiss"
+    path.parent.mkdir()
+    faiss.write_index(faiss.IndexFlatL2(DIM), str(path))
+    with pytest.raises(IndexCorruptError, match="unexpected index type"):
+        VectorIndex.load(path)
