@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from index.indexer import EncodesText, build_index, document_text
 from index.models import Article, ParsedArticle, Span
