@@ -19,7 +19,7 @@ from index.errors import IndexMissingError
 from index.indexer import BuildReport, Progress, build_index
 from index.layout import DataDir
 from index.library import Library
-from index.manifest import read_manifest
+from index.manifest import Manifest, read_manifest
 from index.models import Article, ParsedArticle, ReadReport, SearchResult
 from index.passages import PassagePlan
 from index.readers import read_sources
@@ -133,22 +133,31 @@ class Engine:
         return [p.article for p in self.library.articles(collection)]
 
     def status(self) -> IndexStatus:
-        return self.status_of(self.data_dir)
+        """What the live index holds; from memory once the searcher is loaded (the bot asks
+        for it with every answer)."""
+        with self._swap_lock:
+            searcher = self._searcher
+        if searcher is None:
+            return self.status_of(self.data_dir)
+        return _status(self.data_dir, searcher.folder.name, searcher.manifest)
 
     @staticmethod
     def status_of(data_dir: Path) -> IndexStatus:
         """What the live index holds, read from its manifest without loading the model."""
         folder = DataDir(data_dir).current()
-        manifest = read_manifest(folder)
-        return IndexStatus(
-            data_dir=data_dir,
-            generation=folder.name,
-            model=manifest.model,
-            articles=manifest.articles,
-            passages=manifest.passages,
-            built_at=manifest.built_at,
-            collections=dict(manifest.collections),
-        )
+        return _status(data_dir, folder.name, read_manifest(folder))
+
+
+def _status(data_dir: Path, generation: str, manifest: Manifest) -> IndexStatus:
+    return IndexStatus(
+        data_dir=data_dir,
+        generation=generation,
+        model=manifest.model,
+        articles=manifest.articles,
+        passages=manifest.passages,
+        built_at=manifest.built_at,
+        collections=dict(manifest.collections),
+    )
 
 
 def ensure_index(engine: Engine, progress: Progress | None = None) -> BuildReport | None:

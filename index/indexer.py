@@ -66,13 +66,25 @@ class BuildReport:
     problems: list[SourceProblem] = field(default_factory=list)
 
 
-def document_text(title: str, passage: str) -> str:
-    """What is embedded and lexically indexed for a passage: its article's title, then it.
+def document_text(title: str, passage: str, date: str | None = None) -> str:
+    """What is embedded and lexically indexed for a passage: its article's title (and date
+    when known, spelled as people ask for it: "June 28, 2021"), then the passage.
 
     The title gives passages context they do not state themselves ("he said" in a story
     about Kirby), for both the dense and the lexical side.
     """
-    return f"{title}\n{passage}"
+    when = _spoken_date(date)
+    return f"{title} ({when})\n{passage}" if when else f"{title}\n{passage}"
+
+
+def _spoken_date(date: str | None) -> str | None:
+    if not date:
+        return None
+    try:
+        parsed = datetime.strptime(date[:10], "%Y-%m-%d")
+    except ValueError:
+        return None
+    return f"{parsed:%B} {parsed.day}, {parsed.year}"
 
 
 def _digest(*parts: str) -> str:
@@ -196,7 +208,7 @@ def build_index(
                 p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
             ):
                 passage_text = passage.text_of(p.article.text)
-                doc = document_text(p.article.title, passage_text)
+                doc = document_text(p.article.title, passage_text, p.article.date)
                 stored_passages.append(
                     StoredPassage(
                         row=len(stored_passages),

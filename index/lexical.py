@@ -8,7 +8,6 @@ threshold both need.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+from wordfreq import zipf_frequency
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 # Question words carry no topic; bm25s's English list leaves them in.
@@ -24,6 +24,21 @@ _QUESTION_WORDS = (
 )
 _STOPWORDS = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS.split())
 _stemmer = Stemmer.Stemmer("english")
+
+
+def informativeness(text: str) -> dict[str, float]:
+    """Each stemmed term of `text`, weighted by how rare its word is in English at large.
+
+    The weight (7 minus the word's Zipf frequency, from wordfreq's bundled tables) does not
+    depend on the collection, so a question's "say" counts for little and its "Kirby" for
+    much even in a one-article collection, where collection statistics mean nothing.
+    """
+    weights: dict[str, float] = {}
+    for word in _TOKEN_RE.findall(text.lower()):
+        if word not in _STOPWORDS:
+            stem = _stemmer.stemWord(word)
+            weights[stem] = max(weights.get(stem, 0.0), max(0.0, 7.0 - zipf_frequency(word, "en")))
+    return weights
 
 
 def tokenize(text: str) -> list[str]:
@@ -61,17 +76,6 @@ class LexicalIndex:
     def load(cls, folder: Path, size: int) -> LexicalIndex:
         model = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
         return cls(model, size)
-
-    def idf_weights(self, question: str) -> dict[str, float]:
-        """Inverse document frequency of each question term; a term no passage contains
-        weighs most, so a question about something the collection never mentions cannot
-        look well covered by matching only its common words."""
-        weights: dict[str, float] = {}
-        for term in tokenize(question):
-            ids = self._model.get_tokens_ids([term])
-            df = int(self._df[ids[0]]) if ids else 0
-            weights[term] = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
-        return weights
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's terms, weighted by how much each can add to a BM25 score."""

@@ -1,39 +1,30 @@
 """Pick the quote inside a passage: the sentence that best answers the question.
 
-A sentence's score mixes its cosine similarity to the question with the share of the
-question's (BM25-weighted) terms it contains: the dense side finds paraphrases, the lexical
-side keeps the names and numbers a question asks about.
+A sentence scores the share of the question's BM25-weighted terms it contains. Scoring
+sentences with the embedding model as well was measured (`articlebot eval`, quote@1 0.692
+against 0.691 with terms alone) and tripled query time, so terms alone decide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
+from collections.abc import Collection, Sequence
 
 from index.lexical import term_overlap
 from index.models import Span
-
-LEXICAL_SHARE = 0.5
 
 
 def best_sentence(
     sentences: Sequence[Span],
     texts: Sequence[str],
-    vectors: np.ndarray | None,
-    query: np.ndarray,
     question_terms: dict[str, float],
+    already_quoted: Collection[Span] = (),
 ) -> Span:
-    """The highest-scoring sentence; ties go to the earlier one."""
-    if len(sentences) == 1:
-        return sentences[0]
-    dense = vectors @ query if vectors is not None else np.zeros(len(sentences))
-    best = 0
-    best_score = -np.inf
-    for i, text in enumerate(texts):
-        score = (1 - LEXICAL_SHARE) * float(dense[i]) + LEXICAL_SHARE * term_overlap(
-            question_terms, text
-        )
-        if score > best_score:
-            best, best_score = i, score
+    """The highest-scoring sentence, ties to the earlier one.
+
+    Sentences another hit already quotes are passed over while any other is left, so two
+    neighbouring windows of one article never show the same quote twice.
+    """
+    fresh = [i for i, s in enumerate(sentences) if s not in already_quoted]
+    pool = fresh or list(range(len(sentences)))
+    best = max(pool, key=lambda i: (term_overlap(question_terms, texts[i]), -i))
     return sentences[best]

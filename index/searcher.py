@@ -19,7 +19,7 @@ import numpy as np
 
 from index.errors import IndexMismatchError
 from index.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.lexical import LexicalIndex, term_overlap
+from index.lexical import LexicalIndex, informativeness, term_overlap
 from index.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
 from index.models import ArticleRef, Hit, SearchResult, Span
 from index.quotes import best_sentence
@@ -47,9 +47,6 @@ class SearchTuning:
     lexical_weight: float = 0.5
     min_score: float = 0.5
     candidates: int = 50
-    # Hits whose quote is chosen with sentence embeddings too; later hits use terms alone.
-    # Encoding sentences costs about as much as the question itself, per three sentences.
-    dense_quotes: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +177,8 @@ class Searcher:
         candidates = self._candidates(question, query, mode, collections)
         if not candidates:
             return SearchResult(question=question, hits=(), matched=False)
-        idf = self._lexical.idf_weights(question)
-        best = self._confidence(candidates[0], idf)
+        weights = informativeness(question)
+        best = self._confidence(candidates[0], weights)
         if apply_threshold and best < self.tuning.min_score:
             nearest: list[ArticleRef] = []
             for c in candidates:
@@ -196,13 +193,13 @@ class Searcher:
         chosen = self._diverse(candidates, k)
         if apply_threshold:
             # Weak passages after a confident one are noise, not further answers.
-            chosen = [h for h in chosen if self._confidence(h[0], idf) >= self.tuning.min_score]
-        hits = self._with_quotes(question, query, chosen)
+            chosen = [h for h in chosen if self._confidence(h[0], weights) >= self.tuning.min_score]
+        hits = self._with_quotes(question, chosen)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
-    def _confidence(self, candidate: _Candidate, idf: dict[str, float]) -> float:
+    def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
         """How sure we are that `candidate` answers: its cosine similarity to the question,
-        averaged with the share of the question's IDF weight its title and text contain.
+        averaged with the share of the question's informative words its title and text hold.
 
         Measured on the split-half check (`articlebot eval --no-match`), this separates
         questions about articles not in the index from answerable ones better than the
@@ -211,7 +208,7 @@ class Searcher:
         article = int(self._passage_article[candidate.row])
         start, end = int(self._passage_start[candidate.row]), int(self._passage_end[candidate.row])
         text = self._store.article_text(article)[start:end]
-        covered = term_overlap(idf, f"{self.articles[article].title} {text}")
+        covered = term_overlap(weights, f"{self.articles[article].title} {text}")
         return 0.5 * candidate.dense + 0.5 * covered
 
     def _diverse(self, candidates: list[_Candidate], k: int) -> list[tuple[_Candidate, list[int]]]:
@@ -248,31 +245,18 @@ class Searcher:
             0, min(end, int(self._passage_end[row])) - max(start, int(self._passage_start[row]))
         )
 
-    def _with_quotes(
-        self, question: str, query: np.ndarray, chosen: list[tuple[_Candidate, list[int]]]
-    ) -> list[Hit]:
+    def _with_quotes(self, question: str, chosen: list[tuple[_Candidate, list[int]]]) -> list[Hit]:
         terms = self._lexical.term_weights(question)
-        per_hit: list[tuple[str, tuple[Span, ...]]] = []
-        sentence_texts: list[str] = []
-        for rank, (c, articles) in enumerate(chosen):
+        quoted: dict[int, set[Span]] = {}
+        hits: list[Hit] = []
+        for c, articles in chosen:
             text = self._store.article_text(articles[0])
             sentences = self._store.passage_sentences(c.row)
-            per_hit.append((text, sentences))
-            if len(sentences) > 1 and rank < self.tuning.dense_quotes:
-                sentence_texts.extend(text[s.start : s.end] for s in sentences)
-        vectors = self._embedder.encode(sentence_texts) if sentence_texts else None
-        hits: list[Hit] = []
-        offset = 0
-        for rank, ((c, articles), (text, sentences)) in enumerate(
-            zip(chosen, per_hit, strict=True)
-        ):
-            own = None
-            if len(sentences) > 1 and vectors is not None and rank < self.tuning.dense_quotes:
-                own = vectors[offset : offset + len(sentences)]
-                offset += len(sentences)
+            taken = quoted.setdefault(articles[0], set())
             quote = best_sentence(
-                sentences, [text[s.start : s.end] for s in sentences], own, query, terms
+                sentences, [text[s.start : s.end] for s in sentences], terms, taken
             )
+            taken.add(quote)
             start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
             refs = [self.articles[a] for a in articles]
             hits.append(

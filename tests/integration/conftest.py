@@ -12,12 +12,6 @@ from index.embedder import Embedder
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: indexes a whole evaluation set (minutes); deselect with -m 'not slow'"
-    )
-
-
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The bundled model, loaded once: a load takes seconds, a test should not pay for it."""

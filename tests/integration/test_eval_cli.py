@@ -116,7 +116,7 @@ def test_eval_with_limit_and_no_match_check(
     out = capsys.readouterr().out
     assert out.startswith(f"{dataset}: 3 articles, 2 questions\n")
     assert figures(out)["hit@1"] == 1.0
-    assert "no-match check (min_score 0.5): half the articles indexed" in out
+    assert "no-match check (min_score 0.44): half the articles indexed" in out
     assert re.search(r"declined, questions about articles not indexed: \d\.\d{3} of \d", out)
 
 
@@ -129,8 +129,6 @@ def test_eval_on_a_folder_that_is_not_a_dataset(
     assert err.startswith(f"articlebot: {cli_env / 'empty' / 'articles.jsonl'}: missing;")
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
 @pytest.mark.skipif(
     not (SQUAD / "articles.jsonl").is_file(),
     reason=f"the shared SQuAD evaluation set is not at {SQUAD}",
@@ -138,12 +136,13 @@ def test_eval_on_a_folder_that_is_not_a_dataset(
 def test_eval_on_the_shared_squad_set(
     cli_env: Path, shared_model: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # --limit cuts the questions only: all 48 articles (about 5,700 passages) are indexed, which
-    # takes over a minute on two idle cores, longer on a busy machine; hence the long timeout.
-    assert main(["eval", str(SQUAD), "--limit", "50"]) == 0
+    # Four articles (about 500 passages) and their questions keep this to seconds; the full
+    # set is for `articlebot eval` by hand.
+    assert main(["eval", str(SQUAD), "--articles", "4", "--limit", "200"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{SQUAD}: 48 articles, 50 questions\n")
+    assert out.startswith(f"{SQUAD}: 4 articles, 200 questions\n")
     hybrid = figures(out)
     assert 0.0 <= hybrid["hit@1"] <= hybrid["hit@10"] <= 1.0
-    # A sanity floor far below what the pipeline reaches: the index and scoring are wired right.
-    assert hybrid["hit@10"] >= 0.5
+    # Floors well below what the pipeline reaches (0.9+ at hit@5): the wiring is right.
+    assert hybrid["hit@5"] >= 0.8
+    assert hybrid["quote@1"] >= 0.5

@@ -1,0 +1,191 @@
+"""Server admin commands: `/reindex`, `/articles add|remove|list`, `/index status`.
+
+All need Manage Server. `default_permissions` only hides them (a server can override that),
+so `interaction_check` enforces it for every command of this cog. They work in servers only:
+a server's articles are its own, and the shared collection is changed by the operator alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app.builds import rebuild
+from bot.discord_app.render import (
+    added_summary,
+    article_page,
+    build_summary,
+    removed_summary,
+    status_embed,
+)
+from bot.discord_app.safe_text import clip
+from bot.discord_app.scope import own_collection
+from index.errors import InputError
+from index.indexer import BuildReport
+from index.models import SHARED_COLLECTION, Article, ParsedArticle, SourceProblem
+from index.readers import parse_bytes, read_url
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import ArticleBot
+
+log = logging.getLogger(__name__)
+
+_MANAGE_SERVER = discord.Permissions(manage_guild=True)
+
+Parsed = tuple[list[ParsedArticle], list[SourceProblem]]
+
+
+class Admin(commands.Cog):
+    articles = app_commands.Group(
+        name="articles",
+        description="This server's own articles",
+        guild_only=True,
+        default_permissions=_MANAGE_SERVER,
+    )
+    index = app_commands.Group(
+        name="index",
+        description="The article index",
+        guild_only=True,
+        default_permissions=_MANAGE_SERVER,
+    )
+
+    def __init__(self, bot: ArticleBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    async def _rebuild(self, interaction: discord.Interaction) -> BuildReport:
+        return await rebuild(
+            self.bot.engine,
+            lambda line: interaction.edit_original_response(content=line),
+            self.bot.progress_interval,
+        )
+
+    @app_commands.command(
+        name="reindex", description="Re-read every article source and update the index"
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        with self.bot.builds.hold():
+            await interaction.response.send_message(
+                "Reindexing: reading the article sources…", ephemeral=True
+            )
+            report = await self._rebuild(interaction)
+        log.info("server %s: reindex by %s", interaction.guild_id, interaction.user.id)
+        await interaction.edit_original_response(content=build_summary(report))
+
+    @articles.command(name="add", description="Add an article: attach a file or give a link")
+    @app_commands.describe(
+        file="A .txt, .md, .html, .json or .jsonl file", url="A link to an article page"
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment | None = None,
+        url: str | None = None,
+    ) -> None:
+        if (file is None) == (url is None):
+            raise InputError("Attach a file or give a url: one of the two.")
+        limit = self.bot.settings.max_attachment_bytes
+        if file is not None and file.size > limit:
+            raise InputError(f"{file.filename}: too large ({file.size} bytes, limit {limit}).")
+        collection = own_collection(_guild_id(interaction))
+        with self.bot.builds.hold():
+            what = file.filename if file is not None else url
+            await interaction.response.send_message(
+                f"Reading {clip(what or '', 300)}…", ephemeral=True
+            )
+            if file is not None:
+                parsed, problems = await self._read_file(file, collection)
+            else:
+                parsed, problems = await self._read_url(url or "", collection)
+            added = await asyncio.to_thread(self.bot.engine.add_articles, collection, parsed)
+            report = await self._rebuild(interaction)
+        log.info(
+            "server %s: %s added %d articles", interaction.guild_id, interaction.user.id, len(added)
+        )
+        await interaction.edit_original_response(content=added_summary(added, problems, report))
+
+    async def _read_file(self, file: discord.Attachment, collection: str) -> Parsed:
+        limit = self.bot.settings.max_attachment_bytes
+        data = await file.read()
+        if len(data) > limit:
+            raise InputError(f"{file.filename}: too large ({len(data)} bytes, limit {limit}).")
+        name = file.filename
+        parsed, problems = await asyncio.to_thread(parse_bytes, data, name, name, name, collection)
+        if not parsed:
+            reasons = "; ".join(p.reason for p in problems[:3])
+            raise InputError(f"{name}: no article could be read ({reasons}).")
+        return parsed, problems
+
+    async def _read_url(self, url: str, collection: str) -> Parsed:
+        s = self.bot.settings
+        fetch = asyncio.to_thread(
+            read_url,
+            url.strip(),
+            max_bytes=min(s.max_attachment_bytes, s.max_article_bytes),
+            timeout=s.fetch_timeout,
+            allow_private=s.allow_private_urls,
+            collection=collection,
+        )
+        # The fetch's own timeout bounds each network read, not the whole download: a server
+        # dripping a byte at a time would hold the build slot for as long as it liked.
+        deadline = s.fetch_timeout + 1
+        try:
+            article = await asyncio.wait_for(fetch, deadline)
+        except TimeoutError:
+            raise InputError(f"{url}: no complete answer within {deadline:g} s") from None
+        return [article], []
+
+    @articles.command(name="remove", description="Remove one of this server's articles")
+    @app_commands.describe(article="The article's id, as /articles list shows it")
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        collection = own_collection(_guild_id(interaction))
+        with self.bot.builds.hold():
+            await interaction.response.send_message("Removing the article…", ephemeral=True)
+            removed = await asyncio.to_thread(
+                self.bot.engine.remove_article, collection, article.strip()
+            )
+            report = await self._rebuild(interaction)
+        log.info("server %s: %s removed %s", interaction.guild_id, interaction.user.id, removed.id)
+        await interaction.edit_original_response(content=removed_summary(removed, report))
+
+    @articles.command(name="list", description="List this server's own articles")
+    @app_commands.describe(page="Page number (10 articles a page)")
+    async def list_articles(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1
+    ) -> None:
+        collection = own_collection(_guild_id(interaction))
+        engine = self.bot.engine
+
+        def collect() -> tuple[list[Article], int]:
+            shared = engine.status().collections.get(SHARED_COLLECTION, 0)
+            return engine.list_articles(collection), shared
+
+        articles, shared = await asyncio.to_thread(collect)
+        embed = article_page(articles, page, collection, shared)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @index.command(name="status", description="What the index holds and when it was built")
+    async def status(self, interaction: discord.Interaction) -> None:
+        status = await asyncio.to_thread(self.bot.engine.status)
+        collection = own_collection(_guild_id(interaction))
+        embed = status_embed(status, collection, self.bot.builds.busy)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild_id

@@ -1,0 +1,113 @@
+"""Asking: `/ask question: [results:] [private:]` and `@bot question`, answered with quotes."""
+
+# No `from __future__ import annotations` here: discord.py reads the /ask parameter annotations
+# at definition time, and the question's length limit is a setting, known only at run time.
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app.cooldown import Cooldown
+from bot.discord_app.errors import GENERIC, explain
+from bot.discord_app.render import IndexFacts, answer_embed
+from bot.discord_app.scope import searched_collections
+from index.errors import InputError
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import ArticleBot
+
+log = logging.getLogger(__name__)
+
+MAX_RESULTS = 5
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: "ArticleBot") -> None:
+        self.bot = bot
+        self.cooldown = Cooldown(bot.settings.ask_cooldown_seconds)
+        self.command = _ask_command(
+            self, bot.settings.max_question_chars, min(bot.settings.top_k, MAX_RESULTS)
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.command)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.command.name)
+
+    def admit(self, question: str, user_id: int) -> str:
+        """The question to search for, after the length limit and the user's cooldown."""
+        question = " ".join(question.split())
+        limit = self.bot.settings.max_question_chars
+        if not question:
+            raise InputError("Ask a question, e.g. “who ordered the strikes?”")
+        if len(question) > limit:
+            raise InputError(f"Questions are limited to {limit} characters; please shorten it.")
+        self.cooldown.take(user_id)
+        return question
+
+    async def answer(self, question: str, k: int, guild_id: int | None) -> discord.Embed:
+        collections = searched_collections(guild_id)
+        engine = self.bot.engine
+
+        def search() -> discord.Embed:
+            # Model, FAISS and SQLite all block: this runs in a worker thread.
+            result = engine.ask(question, k, collections)
+            return answer_embed(result, IndexFacts.of(engine.status(), collections))
+
+        return await asyncio.to_thread(search)
+
+    async def on_slash(
+        self, interaction: discord.Interaction, question: str, results: int, private: bool
+    ) -> None:
+        question = self.admit(question, interaction.user.id)
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        embed = await self.answer(question, results, interaction.guild_id)
+        await interaction.followup.send(embed=embed, ephemeral=private)
+
+    @commands.Cog.listener()
+    async def on_question(self, message: discord.Message, question: str) -> None:
+        """A mention (or a DM), answered as a reply in place."""
+        reference = message.to_reference(fail_if_not_exists=False)
+        if not question:
+            await message.channel.send(
+                "Ask me a question after the mention, or use `/ask`.",
+                reference=reference,
+                mention_author=False,
+            )
+            return
+        guild_id = message.guild.id if message.guild else None
+        k = min(self.bot.settings.top_k, MAX_RESULTS)
+        try:
+            question = self.admit(question, message.author.id)
+            async with message.channel.typing():
+                embed = await self.answer(question, k, guild_id)
+            await message.channel.send(embed=embed, reference=reference, mention_author=False)
+        except Exception as error:
+            text = explain(error)
+            if text is None:
+                log.exception("answering a mention failed")
+                text = GENERIC
+            await message.channel.send(text, reference=reference, mention_author=False)
+
+
+def _ask_command(cog: Ask, max_chars: int, default_results: int) -> app_commands.Command:
+    @app_commands.command(name="ask", description="Ask a question; get the passages that answer it")
+    @app_commands.describe(
+        question="What you want to know",
+        results=f"How many passages to show (1-{MAX_RESULTS})",
+        private="Show the answer only to you",
+    )
+    async def ask(
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, max_chars],
+        results: app_commands.Range[int, 1, MAX_RESULTS] = default_results,
+        private: bool = False,
+    ) -> None:
+        await cog.on_slash(interaction, question, results, private)
+
+    return ask

@@ -1,0 +1,154 @@
+"""The real processes: `articlebot sync` and `articlebot run`, pointed at the fake through
+DISCORD_API_BASE and DISCORD_GATEWAY_URL, exactly as an operator would put a proxy in front.
+
+The bot answers a slash command and a mention, stops cleanly on SIGTERM, and never prints its
+token; a missing or rejected token ends with one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.discord.conftest import SEEDS
+from tests.discord.fake_discord import FakeDiscord
+
+ARTICLEBOT = Path(sys.executable).parent / "articlebot"
+# The process imports torch, loads the model and indexes seeds/ before it connects.
+START = 120.0
+ANSWER = 30.0
+KIRBY = "Who said the targets were chosen because the facilities were used by militias?"
+
+
+def bot_env(fake: FakeDiscord, token: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLEBOT_", "DISCORD_"))}
+    env |= {
+        "DISCORD_API_BASE": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "ARTICLEBOT_SOURCES": str(SEEDS),
+        "ARTICLEBOT_ASK_COOLDOWN_SECONDS": "0",
+    }
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    return env
+
+
+async def articlebot(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run `articlebot ARGS` to completion (bounded); returns (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        ARTICLEBOT,
+        *args,
+        "--data-dir",
+        str(tmp_path / "data"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), START)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    fake, world = fake_discord, fake_discord.world
+    # DEBUG: the most output there is in which the token could leak.
+    env = bot_env(fake, fake.token) | {"ARTICLEBOT_LOG_LEVEL": "DEBUG"}
+
+    code, out, err = await articlebot(tmp_path, env, "sync")
+    assert code == 0, err
+    assert fake.token not in out + err
+    assert out.startswith("Synced 4 commands globally: /articles, /ask, /index, /reindex.")
+
+    log = tmp_path / "run.log"
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            ARTICLEBOT,
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_until_identified(timeout=START)
+            ix = await fake.invoke_slash(
+                "ask", {"question": KIRBY}, channel_id=world.channel.id, user_id=world.member.id
+            )
+            answer = await ix.wait_for_final(ANSWER)
+            await fake.post_user_message(world.channel.id, world.member.id, KIRBY, mention_bot=True)
+            reply = await fake.wait_for_bot_message(world.channel.id, timeout=ANSWER)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                code = await asyncio.wait_for(process.wait(), ANSWER)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+
+    output = log.read_text(encoding="utf-8")
+    assert code == 0, output
+    assert ix.response_type == 5
+    assert answer.embeds[0]["fields"][0]["name"].startswith("U.S. strikes")
+    assert reply.embeds[0]["fields"][0]["name"].startswith("U.S. strikes")
+    assert not answer.pings and not reply.pings
+    assert fake.token not in output
+    assert "Traceback" not in output
+    assert "INFO bot.discord_app.main: stopping: closing the Discord connection" in output
+    assert output.rstrip().endswith("INFO bot.discord_app.main: stopped")
+    # Nothing was synced on start: only the one `articlebot sync` above.
+    assert len(fake.find_requests("PUT", r"/applications/\d+/commands")) == 1
+
+
+async def test_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    wrong = "not-the-token.but-a-secret-all-the-same"
+
+    code, out, err = await articlebot(tmp_path, bot_env(fake_discord, wrong), "run")
+
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        "articlebot: Discord rejected DISCORD_TOKEN: copy the token again from the Developer "
+        "Portal (your application → Bot → Reset Token) into the environment or .env."
+    )
+    assert "Traceback" not in err
+    assert wrong not in out + err
+    # Refused at login, before the model was loaded or anything indexed.
+    assert not (tmp_path / "data").exists()
+
+
+async def test_missing_token_is_one_clear_line(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    code, out, err = await articlebot(tmp_path, bot_env(fake_discord, None), "run")
+
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "articlebot: DISCORD_TOKEN is not set: put the bot's token in the environment or in .env "
+        "(see .env.example)."
+    )
+
+
+async def test_sync_to_a_server_the_bot_is_not_in_is_one_clear_line(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    env = bot_env(fake_discord, fake_discord.token)
+
+    code, out, err = await articlebot(tmp_path, env, "sync", "--guild", "123")
+
+    assert (code, out) == (1, "")
+    assert err.strip().splitlines()[-1] == (
+        "articlebot: Discord refused to change the commands in server 123: the bot is not in "
+        "that server, or was invited without the applications.commands scope."
+    )
