@@ -38,11 +38,21 @@ def engine(tmp_path: Path, embedder: Embedder) -> Engine:
     source = _write_jsonl(
         tmp_path / "articles.jsonl",
         [
-            {"id": "harbour", "title": "Harbour gets a breakwater", "text": HARBOUR,
-             "source": "Coast Times", "date": "2024-03-05"},
+            {
+                "id": "harbour",
+                "title": "Harbour gets a breakwater",
+                "text": HARBOUR,
+                "source": "Coast Times",
+                "date": "2024-03-05",
+            },
             {"id": "wire-a", "title": "Reactor shut down", "text": WIRE, "source": "Wire A"},
-            {"id": "wire-b", "title": "Reactor shut down for checks", "text": WIRE,
-             "source": "Paper B", "url": "https://example.org/b"},
+            {
+                "id": "wire-b",
+                "title": "Reactor shut down for checks",
+                "text": WIRE,
+                "source": "Paper B",
+                "url": "https://example.org/b",
+            },
         ],
     )
     settings = Settings(data_dir=tmp_path / "data", sources=(str(source),))
