@@ -11,7 +11,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from index.errors import InputError
@@ -67,15 +67,7 @@ class Library:
             for parsed in new:
                 a = parsed.article
                 scoped = a.id if a.id.startswith(f"{collection}/") else f"{collection}/{a.id}"
-                article = Article(
-                    id=scoped,
-                    title=a.title,
-                    text=a.text,
-                    date=a.date,
-                    source=a.source,
-                    url=a.url,
-                    collection=collection,
-                )
+                article = replace(a, id=scoped, collection=collection)
                 existing[scoped] = ParsedArticle(article, parsed.excluded, parsed.origin)
                 added.append(article)
             self._write(collection, list(existing.values()))

@@ -6,6 +6,7 @@ Bad input raises `InputError` with a reason; `read_sources` collects those per f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -280,25 +281,13 @@ def read_url(
         parse = parse_markdown if fetched.content_type == "text/markdown" else parse_plain_text
         parsed = parse(text, url, url, collection)
         return ParsedArticle(
-            article=_replace_url(parsed.article, parsed.article.url or fetched.url),
+            article=dataclasses.replace(parsed.article, url=parsed.article.url or fetched.url),
             excluded=parsed.excluded,
             origin=url,
         )
     if fetched.content_type not in ("text/html", "application/xhtml+xml"):
         raise InputError(f"{url}: not an article page ({fetched.content_type})")
     return parse_html(text, url, url, collection, url=fetched.url)
-
-
-def _replace_url(article: Article, url: str) -> Article:
-    return Article(
-        id=article.id,
-        title=article.title,
-        text=article.text,
-        date=article.date,
-        source=article.source,
-        url=url,
-        collection=article.collection,
-    )
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:
