@@ -41,7 +41,9 @@ class IndexStatus:
 
 def plan_from(settings: Settings) -> PassagePlan:
     return PassagePlan(
-        max_sentences=settings.passage_sentences, max_tokens=settings.max_passage_tokens
+        max_sentences=settings.passage_sentences,
+        max_tokens=settings.max_passage_tokens,
+        overlap=settings.passage_overlap,
     )
 
 

@@ -21,7 +21,7 @@ def approximate_tokens(text: str) -> int:
 class PassagePlan:
     max_sentences: int = 3
     max_tokens: int = 128
-    overlap: int = 1
+    overlap: int = 2
 
 
 def _split_long(text: str, span: Span, max_tokens: int, count: TokenCounter) -> list[Span]:

@@ -39,7 +39,7 @@ def data_dir(
     assert main(["index", "build", str(seeds), "--data-dir", str(folder)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Indexed 1 articles into ")
-    assert "(4 embedded, 0 reused; 1 added, 0 changed, 0 removed)" in out
+    assert "(6 embedded, 0 reused; 1 added, 0 changed, 0 removed)" in out
     return folder
 
 
@@ -60,13 +60,13 @@ def test_build_again_and_status(
     data_dir: Path, seeds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["index", "build", str(seeds), "--data-dir", str(data_dir)]) == 0
-    assert capsys.readouterr().out == "Index is up to date: 1 articles, 4 passages.\n"
+    assert capsys.readouterr().out == "Index is up to date: 1 articles, 6 passages.\n"
 
     assert main(["index", "status", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Index in {data_dir} (gen-")
     assert "model:    bundled:all-MiniLM-L6-v2" in out
-    assert "articles: 1  passages: 4" in out
+    assert "articles: 1  passages: 6" in out
 
 
 def test_build_reports_bad_inputs(
