@@ -148,7 +148,7 @@ def main() -> None:
         )
 
         live = DataDir(engine.data_dir).current()
-        vectors = VectorIndex.load(live / VECTORS_NAME).vectors().copy()
+        vectors = VectorIndex.load(live / VECTORS_NAME).vectors()
         store = Store(live / STORE_NAME)
         spans = store.passage_spans()
         sentences = [store.passage_sentences(row) for row in range(len(spans))]

@@ -54,11 +54,15 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def vectors(self) -> np.ndarray:
-        """All stored vectors as a read-only (n, d) view, without copying."""
+        """All stored vectors as an (n, d) array.
+
+        A read-only copy: a view into FAISS's memory would outlive the index it points into as
+        soon as a caller drops the `VectorIndex` (as `VectorIndex.load(p).vectors()` does).
+        """
         flat = faiss.rev_swig_ptr(self._index.get_xb(), len(self) * self.dimension)
-        view = np.asarray(flat).reshape(len(self), self.dimension)
-        view.flags.writeable = False
-        return view
+        out = np.array(flat, dtype=np.float32).reshape(len(self), self.dimension)
+        out.flags.writeable = False
+        return out
 
     def search(
         self, query: np.ndarray, k: int, selector: faiss.IDSelector | None = None
