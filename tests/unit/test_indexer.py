@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from index.indexer import EncodesText, build_index, document_text
 from index.models import Article, ParsedArticle, Span
 from index.passages import PassagePlan, make_passages
 from index.searcher import Mode, Searcher, SearchTuning
+from tests.unit.embedders import WrappedEmbedder
 
 PLAN = PassagePlan(max_sentences=2)
 
@@ -32,26 +31,15 @@ LIBRARY = article(
 BRIDGE = article("bridge", "The bridge closed for repairs. Traffic used the ferry.", "guild-1")
 
 
-class _Counting:
+class _Counting(WrappedEmbedder):
     """Counts the texts an embedder is asked to encode."""
 
     def __init__(self, inner: EncodesText) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
+        super().__init__(inner)
         self.encoded = 0
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
+    def before_encode(self, texts: Sequence[str]) -> None:
         self.encoded += len(texts)
-        return self.inner.encode(texts, batch_size, progress)
 
 
 def passage_count(parsed: ParsedArticle) -> int:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.errors import BuildBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
@@ -20,6 +19,7 @@ from index.manifest import MANIFEST_NAME, read_manifest, verify_files
 from index.models import Article, ParsedArticle
 from index.passages import PassagePlan
 from index.searcher import Searcher, SearchTuning
+from tests.unit.embedders import WrappedEmbedder
 
 PLAN = PassagePlan(max_sentences=2)
 
@@ -209,28 +209,17 @@ def test_manifest_problems(tmp_path: Path, hash_embedder: EncodesText) -> None:
         read_manifest(folder)
 
 
-class _BlockingEmbedder:
+class _BlockingEmbedder(WrappedEmbedder):
     """Wraps an embedder so a build can be held mid-way while another one starts."""
 
     def __init__(self, inner: EncodesText) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
+        super().__init__(inner)
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
+    def before_encode(self, texts: Sequence[str]) -> None:
         self.entered.set()
         assert self.release.wait(timeout=30)
-        return self.inner.encode(texts, batch_size, progress)
 
 
 def test_a_second_concurrent_build_is_refused(tmp_path: Path, hash_embedder: EncodesText) -> None:
