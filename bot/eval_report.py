@@ -72,5 +72,13 @@ def run_eval(
                 f"  hit@5 on answerable questions: {check.hit5_all:.3f} without the threshold, "
                 f"{check.hit5_kept:.3f} kept with it (drop {check.hit5_all - check.hit5_kept:.3f})"
             )
+            if check.sweep:
+                print("\n  to decline  min_score  declined  hit@5 kept   drop")
+                for point in check.sweep:
+                    print(
+                        f"  {point.target:>9.0%}  {point.min_score:>9.3f}  "
+                        f"{point.declined_unanswerable:>8.3f}  {point.hit5_kept:>10.3f}  "
+                        f"{check.hit5_all - point.hit5_kept:>5.3f}"
+                    )
     sys.stdout.flush()
     return 0

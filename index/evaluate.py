@@ -9,9 +9,10 @@ declined, while questions about indexed articles keep their hits.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +148,20 @@ def median_passage_chars(searcher: Searcher) -> float:
     return float(statistics.median(searcher.passage_lengths())) if searcher.passage_count else 0.0
 
 
+DECLINE_TARGETS = (0.80, 0.85, 0.90, 0.95)
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPoint:
+    """The lowest `min_score` that declines `target` of the unanswerable questions, and
+    the hit@5 that answerable questions keep under it."""
+
+    target: float
+    min_score: float
+    declined_unanswerable: float
+    hit5_kept: float
+
+
 @dataclass(frozen=True, slots=True)
 class DeclineCheck:
     declined_unanswerable: float
@@ -155,29 +170,69 @@ class DeclineCheck:
     answerable: int
     hit5_all: float
     hit5_kept: float
+    sweep: tuple[ThresholdPoint, ...] = ()
+
+
+def calibrate(
+    unanswerable: Sequence[float],
+    answerable: Sequence[float],
+    found: Sequence[bool],
+    targets: Sequence[float] = DECLINE_TARGETS,
+) -> tuple[ThresholdPoint, ...]:
+    """For each decline target, the lowest threshold (in steps of 0.001) that reaches it.
+
+    `unanswerable` and `answerable` are the confidences of the two kinds of question, and
+    `found[i]` says whether answerable question i has its answer in the top 5 when nothing
+    is declined. A threshold only decides whether to answer at all, never which hits are
+    shown, so the hit@5 kept under any threshold follows from these alone.
+    """
+    if not unanswerable or len(answerable) != len(found):
+        return ()
+    ordered = sorted(unanswerable)
+    points = []
+    for target in targets:
+        needed = min(len(ordered), math.ceil(target * len(ordered) - 1e-9))
+        # Scores below the threshold are declined, so it must lie above the needed-th score.
+        threshold = math.floor(ordered[needed - 1] * 1000 + 1) / 1000 if needed else 0.0
+        declined = sum(s < threshold for s in ordered) / len(ordered)
+        kept = sum(f and s >= threshold for s, f in zip(answerable, found, strict=True))
+        points.append(
+            ThresholdPoint(target, threshold, declined, kept / len(found) if found else 0.0)
+        )
+    return tuple(points)
 
 
 def decline_check(searcher: Searcher, indexed: set[str], questions: list[Question]) -> DeclineCheck:
-    """Run after indexing only the articles in `indexed`."""
+    """Run after indexing only the articles in `indexed`.
+
+    The figures at the searcher's own threshold come from the results a user would see;
+    the sweep says where other thresholds would land.
+    """
     inside = [q for q in questions if q.article_id in indexed]
     outside = [q for q in questions if q.article_id not in indexed]
-    declined_out = sum(not searcher.search(q.text, 5).matched for q in outside)
+    outside_scores = []
+    declined_out = 0
+    for q in outside:
+        result = searcher.search(q.text, 5)
+        declined_out += not result.matched
+        outside_scores.append(result.best_score)
+    inside_scores = []
+    found = []
     declined_in = 0
-    hit5_all = 0
     hit5_kept = 0
     for q in inside:
         raw = searcher.search(q.text, 5, apply_threshold=False)
-        found = _first_hit(raw, q) is not None
-        hit5_all += found
-        if searcher.search(q.text, 5).matched:
-            hit5_kept += found
-        else:
-            declined_in += 1
+        inside_scores.append(raw.best_score)
+        found.append(_first_hit(raw, q) is not None)
+        shown = searcher.search(q.text, 5)
+        declined_in += not shown.matched
+        hit5_kept += _first_hit(shown, q) is not None
     return DeclineCheck(
         declined_unanswerable=declined_out / len(outside) if outside else 0.0,
         unanswerable=len(outside),
         declined_answerable=declined_in / len(inside) if inside else 0.0,
         answerable=len(inside),
-        hit5_all=hit5_all / len(inside) if inside else 0.0,
+        hit5_all=sum(found) / len(inside) if inside else 0.0,
         hit5_kept=hit5_kept / len(inside) if inside else 0.0,
+        sweep=calibrate(outside_scores, inside_scores, found),
     )

@@ -106,3 +106,14 @@ def test_every_mode_ranks_and_quotes(engine: Engine, mode: Mode) -> None:
     result = engine.searcher().search("new breakwater approved", 2, mode=mode)
     assert result.hits
     assert result.hits[0].article.id == "harbour"
+
+
+def test_the_threshold_decides_whether_to_answer_not_which_hits(engine: Engine) -> None:
+    searcher = engine.searcher()
+    question = "When will construction of the breakwater start?"
+    shown = searcher.search(question, 5)
+    raw = searcher.search(question, 5, apply_threshold=False)
+    assert shown.matched
+    # The later hits are about other articles and weak on their own; they are still shown.
+    assert [h.text for h in shown.hits] == [h.text for h in raw.hits]
+    assert len(shown.hits) > 1

@@ -118,6 +118,14 @@ def test_eval_with_limit_and_no_match_check(
     assert figures(out)["hit@1"] == 1.0
     assert "no-match check (min_score 0.46): half the articles indexed" in out
     assert re.search(r"declined, questions about articles not indexed: \d\.\d{3} of \d", out)
+    row = r"^ +(\d+)%  +(\d\.\d{3})  +(\d\.\d{3})  +(\d\.\d{3})  +-?\d\.\d{3}$"
+    sweep = [tuple(float(x) for x in r) for r in re.findall(row, out, re.M)]
+    assert [target for target, *_ in sweep] == [80, 85, 90, 95]
+    thresholds = [threshold for _, threshold, _, _ in sweep]
+    assert thresholds == sorted(thresholds)
+    for target, _, declined, kept in sweep:
+        assert declined >= target / 100
+        assert 0.0 <= kept <= 1.0
 
 
 def test_eval_on_a_folder_that_is_not_a_dataset(
