@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from index.errors import InputError
@@ -50,6 +52,59 @@ def check_host(url: str, allow_private: bool) -> None:
             raise InputError(f"{url}: refused, {parts.hostname} is a private or local address")
 
 
+class PrivateAddressError(OSError):
+    """A connection was about to be made to a private, loopback or link-local address."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host} is a private or local address")
+        self.host = host
+
+
+def _connect_public(
+    address: tuple[str, int],
+    timeout: float | None = None,
+    source_address: tuple[str, int] | None = None,
+) -> socket.socket:
+    """Resolve once, check every address, then connect to one of the checked addresses.
+
+    Checking a name and letting the connection resolve it again would let a name that
+    changes its answer in between (DNS rebinding) reach an internal address.
+    """
+    host, port = address
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if any(not _is_public(str(info[4][0])) for info in infos):
+        raise PrivateAddressError(host)
+    error: OSError | None = None
+    for info in infos:
+        try:
+            return socket.create_connection((str(info[4][0]), port), timeout, source_address)
+        except OSError as exc:
+            error = exc
+    raise error or OSError(f"cannot connect to {host}")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPSConnection, req)
+
+
 class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
     """Re-checks every redirect target, so a public URL cannot bounce to a private one."""
 
@@ -64,7 +119,11 @@ class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
 def fetch_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Fetched:
     """Download `url`; blocking, so callers on an event loop run it in a thread."""
     check_host(url, allow_private)
-    opener = urllib.request.build_opener(_GuardedRedirects(allow_private))
+    handlers: list[urllib.request.BaseHandler] = [_GuardedRedirects(allow_private)]
+    # Through a proxy the proxy connects, so only the up-front checks apply.
+    if not allow_private and not urllib.request.getproxies():
+        handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler()]
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -83,6 +142,8 @@ def fetch_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) 
     except urllib.error.HTTPError as exc:
         raise InputError(f"{url}: the server answered {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, PrivateAddressError):
+            raise InputError(f"{url}: refused, {exc.reason}") from None
         raise InputError(f"{url}: unreachable ({exc.reason})") from None
     except TimeoutError:
         raise InputError(f"{url}: no answer within {timeout:g} s") from None

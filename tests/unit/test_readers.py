@@ -527,3 +527,47 @@ def test_unreachable_url(tmp_path: Path) -> None:
 def test_only_http_links_are_fetched() -> None:
     with pytest.raises(InputError, match="only http and https"):
         check_host("ftp://example.org/article.txt", allow_private=True)
+
+
+def _resolver(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[tuple[str, object]]:
+    """Make every name resolve to the next of `answers` (the last one repeats), the way a
+    hostile DNS server that changes its answer between lookups would."""
+    asked: list[tuple[str, object]] = []
+    real = socket.getaddrinfo
+
+    def lookup(host: str, port: object, *args: object, **kwargs: object) -> object:
+        if host == "127.0.0.1":
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        asked.append((host, port))
+        address = answers[min(len(asked), len(answers)) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    return asked
+
+
+def test_a_name_that_turns_private_after_the_check_is_refused(
+    web_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = web_server.rsplit(":", 1)[1]
+    # Public when checked, loopback when connecting: DNS rebinding.
+    asked = _resolver(monkeypatch, ["93.184.216.34", "127.0.0.1"])
+    url = f"http://news.example:{port}/lanes.html"
+    report = read(url, allow_private=False)
+    assert report.articles == []
+    assert report.problems == [
+        SourceProblem(url, "refused, news.example is a private or local address")
+    ]
+    assert len(asked) == 2
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    web_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = web_server.rsplit(":", 1)[1]
+    _resolver(monkeypatch, ["127.0.0.1"])
+    # Loopback stands in for a public address here: nothing else is reachable in tests.
+    monkeypatch.setattr("index.fetch._is_public", lambda address: address == "127.0.0.1")
+    url = f"http://news.example:{port}/lanes.html"
+    parsed = only_article(read(url, allow_private=False))
+    assert parsed.article.title == "Council approves new cycle lanes"
