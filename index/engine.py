@@ -99,14 +99,18 @@ class Engine:
     def rebuild(
         self, sources: Sequence[str] | None = None, progress: Progress | None = None
     ) -> BuildReport:
-        report = self.read(sources)
-        return self.build_from(report.articles, report, progress)
+        # The lock is taken before reading, so a second build says "busy" at once instead of
+        # after fetching every source.
+        with DataDir(self.data_dir).build_lock():
+            report = self.read(sources)
+            return self.build_from(report.articles, report, progress, lock_held=True)
 
     def build_from(
         self,
         articles: Sequence[ParsedArticle],
         read_report: ReadReport | None = None,
         progress: Progress | None = None,
+        lock_held: bool = False,
     ) -> BuildReport:
         build = build_index(
             self.data_dir,
@@ -116,6 +120,7 @@ class Engine:
             batch_size=self.settings.batch_size,
             problems=read_report.problems if read_report else (),
             progress=progress,
+            lock_held=lock_held,
         )
         if not build.up_to_date or self._searcher is None:
             fresh = Searcher.open(self.data_dir, self.embedder, tuning_from(self.settings))

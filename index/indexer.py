@@ -7,6 +7,7 @@ over. A build whose inputs match the live generation writes nothing at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -167,12 +168,16 @@ def build_index(
     batch_size: int = 32,
     problems: Sequence[SourceProblem] = (),
     progress: Progress | None = None,
+    lock_held: bool = False,
 ) -> BuildReport:
-    """Build (or confirm up to date) the index in `data_dir` from `articles`."""
+    """Build (or confirm up to date) the index in `data_dir` from `articles`.
+
+    Takes the data directory's build lock unless the caller says it holds it already.
+    """
     started = time.perf_counter()
     layout = DataDir(data_dir)
     report = BuildReport(problems=list(problems))
-    with layout.build_lock():
+    with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(articles, report.problems)
         digests = [article_digest(p) for p in parsed]
         source_digest = _digest(

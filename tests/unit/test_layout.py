@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from config import Settings
+from index.engine import Engine
 from index.errors import BuildBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.indexer import BuildReport, EncodesText, build_index
 from index.layout import CURRENT_NAME, STORE_NAME, VECTORS_NAME, DataDir
@@ -238,3 +240,21 @@ def test_a_second_concurrent_build_is_refused(tmp_path: Path, hash_embedder: Enc
     assert len(results) == 1 and results[0].articles == 1
     # Once the first build is done, the lock is free again.
     assert build(data_dir, hash_embedder, LIBRARY).articles == 1
+
+
+def test_a_rebuild_says_busy_before_reading_any_source(
+    tmp_path: Path, hash_embedder: EncodesText, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "story.txt"
+    source.write_text("Harbour news\n\nThe harbour reopened on Monday.\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", sources=(str(source),))
+    engine = Engine(settings, hash_embedder)
+    reads: list[object] = []
+    real_read = engine.read
+    monkeypatch.setattr(engine, "read", lambda *a: reads.append(a) or real_read(*a))
+    with DataDir(settings.data_dir).build_lock(), pytest.raises(BuildBusyError):
+        engine.rebuild()
+    assert reads == []
+    # With the lock free, the same rebuild reads and builds.
+    assert engine.rebuild().articles == 1
+    assert len(reads) == 1
