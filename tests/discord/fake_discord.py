@@ -37,6 +37,9 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
     ix.timeline, ix.followups, ix.original, ix.response_delay, ix.response_type
     await ix.wait_until_expired(timeout=5)        # the 3 s acknowledgement window has closed
     await ix.wait_until_token_expired(timeout=5)  # the 15 min token has expired
+    ix = await fake.invoke_autocomplete("articles remove", focused="article", typed="light",
+                                        channel_id=..., user_id=...)  # type 4, same checks
+    choices = await ix.wait_for_choices(timeout=5)  # -> [{"name", "value"}, ...] (callback 8)
 
     msg = await fake.post_user_message(channel.id, user.id, "hi", mention_bot=True)
     reply = await fake.wait_for_bot_message(channel.id, timeout=5)  # next unseen bot message
@@ -57,8 +60,10 @@ unless noted): content <= 2000; <= 10 embeds; embed title 256, description 4096,
 name 256 / value 1024 (both required), footer 2048, author name 256, <= 6000 in total per message;
 empty message -> 50006; ``allowed_mentions`` parse/list conflicts; unknown reply target; invalid
 command names/descriptions/option order on sync; first interaction callback within 3 s of dispatch
-else 404 10062; a second callback -> 400 40060; followups only after an acknowledgement (404 10015)
-and while the token lives (401 50027); ``Authorization: Bot <token>`` on every non-webhook route
+else 404 10062; a second callback -> 400 40060; an autocomplete interaction takes only callback
+type 8, with <= 25 choices whose name and (string) value are 1-100 characters, and opens no
+webhook (404 10015); followups only after an acknowledgement (404 10015) and while the token
+lives (401 50027); ``Authorization: Bot <token>`` on every non-webhook route
 (401 ``{"message": "401: Unauthorized", "code": 0}``); IDENTIFY with a wrong token -> close 4004;
 privileged intents not enabled for the app -> close 4014; the bot needs View Channel / Send
 Messages to post (403 50001 / 50013). Without the message-content intent the bot receives empty
@@ -163,11 +168,20 @@ MESSAGE_TYPE_DEFAULT: Final = 0
 MESSAGE_TYPE_REPLY: Final = 19
 MESSAGE_TYPE_CHAT_INPUT_COMMAND: Final = 20
 
+INTERACTION_APPLICATION_COMMAND: Final = 2
+INTERACTION_AUTOCOMPLETE: Final = 4
+
 CALLBACK_CHANNEL_MESSAGE: Final = 4
 CALLBACK_DEFERRED_CHANNEL_MESSAGE: Final = 5
+CALLBACK_AUTOCOMPLETE_RESULT: Final = 8
 CALLBACK_MODAL: Final = 9
-# Callback types Discord accepts for an application-command interaction.
-_COMMAND_CALLBACK_TYPES: Final = (4, 5, 9, 10, 12)
+# Callback types Discord accepts, by interaction type.
+_CALLBACK_TYPES: Final[Mapping[int, tuple[int, ...]]] = {
+    INTERACTION_APPLICATION_COMMAND: (4, 5, 9, 10, 12),
+    INTERACTION_AUTOCOMPLETE: (CALLBACK_AUTOCOMPLETE_RESULT,),
+}
+MAX_CHOICES: Final = 25
+MAX_CHOICE_TEXT: Final = 100
 
 _CHANNEL_TEXT: Final = 0
 _CHANNEL_DM: Final = 1
@@ -554,12 +568,15 @@ class FakeInteraction:
     ack_deadline: float
     token_expires: float
     _notifier: _Notifier = field(repr=False)
+    type: int = INTERACTION_APPLICATION_COMMAND
     timeline: list[InteractionEvent] = field(default_factory=list)
     response_type: int | None = None
     responded_at: float | None = None
     original: FakeMessage | None = None
     followups: list[FakeMessage] = field(default_factory=list)
     modal: Json | None = None
+    choices: list[Json] | None = None
+    """An autocomplete interaction's accepted choices."""
 
     @property
     def acknowledged(self) -> bool:
@@ -586,6 +603,12 @@ class FakeInteraction:
     async def wait_for_final(self, timeout: float = 10.0) -> FakeMessage:
         return await self._notifier.wait_for(
             lambda: self.final_message, timeout, f"the final answer to /{self.command}"
+        )
+
+    async def wait_for_choices(self, timeout: float = 10.0) -> list[Json]:
+        """Wait for the accepted autocomplete result; returns its choices (maybe none)."""
+        return await self._notifier.wait_for(
+            lambda: self.choices, timeout, f"autocomplete choices for /{self.command}"
         )
 
     async def wait_until_expired(self, timeout: float = 10.0) -> None:
@@ -798,6 +821,31 @@ def _message_errors(body: Json) -> Json:
                     "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
                     f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
                 )
+    return errors
+
+
+def _choice_errors(choices: Any) -> Json:
+    """Discord's form-body errors for an autocomplete result's choices (empty dict when valid)."""
+    if not isinstance(choices, list):
+        return _field_error("BASE_TYPE_REQUIRED", "This field is required")
+    if len(choices) > MAX_CHOICES:
+        return _too_long(MAX_CHOICES)
+    errors: Json = {}
+    for index, choice in enumerate(choices):
+        one: Json = {}
+        for key in ("name", "value"):
+            text = choice.get(key) if isinstance(choice, dict) else None
+            # Values of integer and number options are numbers, with no length.
+            if key == "value" and isinstance(text, int | float) and not isinstance(text, bool):
+                continue
+            if not isinstance(text, str):
+                one[key] = _field_error("BASE_TYPE_REQUIRED", "This field is required")
+            elif not 1 <= len(text) <= MAX_CHOICE_TEXT:
+                one[key] = _field_error(
+                    "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CHOICE_TEXT} in length."
+                )
+        if one:
+            errors[str(index)] = one
     return errors
 
 
@@ -1246,6 +1294,63 @@ class FakeDiscord:
         FakeAttachment. The guild comes from the channel; a DM channel gives a DM interaction.
         """
         path = name.split() + [part for part in (group, subcommand) if part]
+        return await self._invoke(
+            INTERACTION_APPLICATION_COMMAND,
+            path,
+            options or {},
+            focused=None,
+            channel_id=channel_id,
+            user_id=user_id,
+            locale=locale,
+            permission_override=permission_override,
+            timeout=timeout,
+        )
+
+    async def invoke_autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any] | None = None,
+        *,
+        focused: str,
+        typed: str,
+        channel_id: int,
+        user_id: int,
+        group: str | None = None,
+        subcommand: str | None = None,
+        locale: str = "en-US",
+        permission_override: bool = False,
+        timeout: float = 5.0,
+    ) -> FakeInteraction:
+        """Dispatch INTERACTION_CREATE type 4: the user has typed ``typed`` into the option
+        ``focused`` (synced with ``autocomplete``), after filling in ``options``; required
+        options may still be missing, as while typing. The bot answers with callback type 8;
+        ``ix.wait_for_choices()`` returns its choices."""
+        path = name.split() + [part for part in (group, subcommand) if part]
+        return await self._invoke(
+            INTERACTION_AUTOCOMPLETE,
+            path,
+            options or {},
+            focused=(focused, typed),
+            channel_id=channel_id,
+            user_id=user_id,
+            locale=locale,
+            permission_override=permission_override,
+            timeout=timeout,
+        )
+
+    async def _invoke(
+        self,
+        interaction_type: int,
+        path: list[str],
+        options: Mapping[str, Any],
+        *,
+        focused: tuple[str, str] | None,
+        channel_id: int,
+        user_id: int,
+        locale: str,
+        permission_override: bool,
+        timeout: float,
+    ) -> FakeInteraction:
         channel = self._channel(channel_id)
         user = self._user(user_id)
         guild = None if channel.guild_id is None else self._guild(channel.guild_id)
@@ -1259,7 +1364,7 @@ class FakeDiscord:
             self._check_default_permissions(command, guild, user, permission_override)
         elif not self._allowed_in_dm(command):
             raise FakeDiscordError(f"/{path[0]} is not available in DMs")
-        option_payload, resolved = self._resolve_invocation(command, path, options or {}, guild)
+        option_payload, resolved = self._resolve_invocation(command, path, options, guild, focused)
 
         data: Json = {"id": command["id"], "name": command["name"], "type": 1}
         if option_payload:
@@ -1273,7 +1378,7 @@ class FakeDiscord:
         payload: Json = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
-            "type": 2,
+            "type": interaction_type,
             "data": data,
             "token": token,
             "version": 1,
@@ -1318,6 +1423,7 @@ class FakeDiscord:
             ack_deadline=now + self.ack_deadline,
             token_expires=now + self.token_lifetime,
             _notifier=self._notifier,
+            type=interaction_type,
         )
         self._interactions[interaction_id] = interaction
         self._interactions_by_token[token] = interaction
@@ -1491,6 +1597,7 @@ class FakeDiscord:
         path: list[str],
         values: Mapping[str, Any],
         guild: FakeGuild | None,
+        focused: tuple[str, str] | None = None,
     ) -> tuple[list[Json], Json]:
         label = "/" + " ".join(path)
         schema: list[Json] = command.get("options") or []
@@ -1513,7 +1620,7 @@ class FakeDiscord:
         if subs:
             raise FakeDiscordError(f"{label} needs one of the subcommands {subs}")
         resolved: Json = {}
-        options = self._leaf_options(label, schema, values, guild, resolved)
+        options = self._leaf_options(label, schema, values, guild, resolved, focused)
         for part, option_type in reversed(nesting):
             options = [{"name": part, "type": option_type, "options": options}]
         return options, resolved
@@ -1525,16 +1632,26 @@ class FakeDiscord:
         values: Mapping[str, Any],
         guild: FakeGuild | None,
         resolved: Json,
+        focused: tuple[str, str] | None,
     ) -> list[Json]:
         known = {option["name"] for option in schema}
-        unknown = sorted(set(values) - known)
+        given = set(values) if focused is None else {*values, focused[0]}
+        unknown = sorted(given - known)
         if unknown:
             raise FakeDiscordError(f"{label} has no options {unknown}; it has {sorted(known)}")
         result: list[Json] = []
         for option in schema:
             name = option["name"]
+            if focused is not None and name == focused[0]:
+                if not option.get("autocomplete"):
+                    raise FakeDiscordError(f"{label}: option {name!r} has no autocomplete")
+                # What is typed so far: Discord checks no type or bounds until the command runs.
+                result.append(
+                    {"name": name, "type": option["type"], "value": focused[1], "focused": True}
+                )
+                continue
             if name not in values:
-                if option.get("required"):
+                if option.get("required") and focused is None:
                     raise FakeDiscordError(f"{label}: the required option {name!r} is missing")
                 continue
             value = self._option_value(label, option, values[name], guild, resolved)
@@ -2446,18 +2563,19 @@ class FakeDiscord:
         if now > interaction.ack_deadline:
             raise _ApiError(404, 10062, "Unknown interaction")
         callback_type = body.get("type")
-        if callback_type not in _COMMAND_CALLBACK_TYPES:
+        allowed = _CALLBACK_TYPES[interaction.type]
+        if callback_type not in allowed:
             raise _invalid_form(
-                {
-                    "type": _field_error(
-                        "BASE_TYPE_CHOICES",
-                        f"Value must be one of {set(_COMMAND_CALLBACK_TYPES)}.",
-                    )
-                }
+                {"type": _field_error("BASE_TYPE_CHOICES", f"Value must be one of {set(allowed)}.")}
             )
         data = body.get("data") or {}
         if callback_type == CALLBACK_CHANNEL_MESSAGE:
             self._check_message_body(data, files, creating=True, prefix="data")
+        elif callback_type == CALLBACK_AUTOCOMPLETE_RESULT:
+            errors = _choice_errors(data.get("choices"))
+            if errors:
+                raise _invalid_form({"data": {"choices": errors}})
+            interaction.choices = list(data["choices"])
         channel = self._channels[interaction.channel_id]
         message: FakeMessage | None = None
         ephemeral = bool(int(data.get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL)
@@ -2491,7 +2609,7 @@ class FakeDiscord:
         result: Json = {
             "interaction": {
                 "id": str(interaction.id),
-                "type": 2,
+                "type": interaction.type,
                 "response_message_loading": callback_type == CALLBACK_DEFERRED_CHANNEL_MESSAGE,
                 "response_message_ephemeral": ephemeral,
             },
@@ -2507,7 +2625,8 @@ class FakeDiscord:
         """The interaction behind a followup webhook, enforcing the token's rules."""
         self._check_application(request, 10015, "Unknown Webhook")
         interaction = self._interactions_by_token.get(request.match_info["token"])
-        if interaction is None:
+        # An autocomplete result is the whole exchange: its token opens no webhook.
+        if interaction is None or interaction.type == INTERACTION_AUTOCOMPLETE:
             raise _ApiError(404, 10015, "Unknown Webhook")
         now = asyncio.get_running_loop().time()
         if now > interaction.token_expires:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -295,3 +296,139 @@ async def test_url_is_fetched_within_size_and_time_limits(
 
     assert reason in refused.content
     assert engine.list_articles(f"guild:{world.guild.id}") == []
+
+
+# --------------------------------------------------------------------------- autocomplete
+
+
+async def add_articles(
+    fake: FakeDiscord, records: list[dict[str, str]], channel_id: int, user_id: int
+) -> None:
+    """Add `records` to the channel's server through `/articles add` with a .jsonl file."""
+    data = "\n".join(json.dumps(record) for record in records).encode()
+    upload = fake.add_attachment(data, "articles.jsonl", "application/x-ndjson")
+    added = await fake.invoke_slash(
+        "articles add", {"file": upload}, channel_id=channel_id, user_id=user_id
+    )
+    await finished(added, "Added ")
+
+
+async def suggestions(
+    fake: FakeDiscord, typed: str, channel_id: int, user_id: int, *, override: bool = False
+) -> list[dict[str, str]]:
+    """The choices `/articles remove article:` offers while `typed` is in the box."""
+    ix = await fake.invoke_autocomplete(
+        "articles remove",
+        focused="article",
+        typed=typed,
+        channel_id=channel_id,
+        user_id=user_id,
+        permission_override=override,
+    )
+    # The fake refuses an answer after 3 s, so a slow one never arrives.
+    choices = await ix.wait_for_choices(5.0)
+    assert ix.response_type == 8
+    return choices
+
+
+def article(article_id: str, title: str, **extra: str) -> dict[str, str]:
+    return {"id": article_id, "title": title, "text": f"{title}. Reported this week.", **extra}
+
+
+async def test_remove_suggests_this_servers_articles_as_the_admin_types(
+    articlebot: ArticleBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    other = fake.add_guild("Other Guild", owner_id=world.owner.id)
+    other_channel = fake.add_channel(other.id, "general")
+    here, admin = world.channel.id, world.admin.id
+    await add_articles(
+        fake,
+        [article("keepers", "Lighthouse keepers strike", date="2024-05-01")],
+        other_channel.id,
+        world.owner.id,
+    )
+    await add_articles(
+        fake,
+        [
+            article("spot", "Spotlight on the harbour"),
+            article("council", "Harbour council meets"),
+            article("old-keeper", "Old lighthouse keeper retires"),
+            article("daylight-saving", "Clocks go forward"),
+            article(
+                "cobalt", "Lighthouse repainted in cobalt blue", date="2024-03-03", source="Post"
+            ),
+        ],
+        here,
+        admin,
+    )
+
+    typed = await suggestions(fake, "LIGHT", here, admin)
+    everything = await suggestions(fake, "", here, admin)
+    elsewhere = await suggestions(fake, "light", other_channel.id, world.owner.id)
+
+    # Title prefix, then a word of the title, then anywhere in the title or id (by title).
+    assert typed == [
+        {"name": "Lighthouse repainted in cobalt blue (2024-03-03 · Post)", "value": "cobalt"},
+        {"name": "Old lighthouse keeper retires", "value": "old-keeper"},
+        {"name": "Clocks go forward", "value": "daylight-saving"},
+        {"name": "Spotlight on the harbour", "value": "spot"},
+    ]
+    # Neither the other server's articles nor the shared collection's.
+    assert [c["value"] for c in everything] == [
+        "daylight-saving",
+        "council",
+        "cobalt",
+        "old-keeper",
+        "spot",
+    ]
+    assert elsewhere == [{"name": "Lighthouse keepers strike (2024-05-01)", "value": "keepers"}]
+
+    removed = await fake.invoke_slash(
+        "articles remove", {"article": typed[0]["value"]}, channel_id=here, user_id=admin
+    )
+    await finished(removed, "Removed “Lighthouse repainted in cobalt blue”.")
+    assert "cobalt" not in [c["value"] for c in await suggestions(fake, "", here, admin)]
+
+
+async def test_remove_suggests_nothing_to_members_or_for_unmatched_text(
+    articlebot: ArticleBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    here = world.channel.id
+    await add_articles(fake, [article("cobalt", "Lighthouse repainted")], here, world.admin.id)
+
+    # A server may show the command to everyone; its suggestions stay with admins.
+    member = await suggestions(fake, "", here, world.member.id, override=True)
+    admin = await suggestions(fake, "", here, world.admin.id)
+    unmatched = await suggestions(fake, "zeppelin", here, world.admin.id)
+
+    assert member == []
+    assert admin == [{"name": "Lighthouse repainted", "value": "cobalt"}]
+    assert unmatched == []
+
+
+async def test_remove_suggests_at_most_25_and_only_what_discord_can_carry(
+    articlebot: ArticleBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    here, admin = world.channel.id, world.admin.id
+    long_title = "Story of a long " + "and winding " * 12 + "road"
+    await add_articles(
+        fake,
+        [article(f"story-{n:02}", f"Story {n:02}") for n in range(30, 0, -1)]
+        + [article("winding", long_title, date="2024-03-03"), article("x" * 101, "Long id")],
+        here,
+        admin,
+    )
+
+    stories = await suggestions(fake, "story", here, admin)
+    winding = await suggestions(fake, "long", here, admin)
+
+    assert [c["value"] for c in stories] == [f"story-{n:02}" for n in range(1, 26)]
+    # The 101-character id cannot be a choice's value; it is left out, not cut.
+    (choice,) = winding
+    assert choice["value"] == "winding"
+    assert len(choice["name"]) == 100
+    assert choice["name"].startswith("Story of a long and winding")
+    assert choice["name"].endswith("… (2024-03-03)")

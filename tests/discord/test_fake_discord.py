@@ -148,6 +148,33 @@ def _add_commands(tree: app_commands.CommandTree, probe: Probe) -> None:
         file = discord.File(io.BytesIO(b"abc"), filename="a.txt")
         await interaction.response.send_message("here", file=file)
 
+    # Typing one of these keys makes the suggestions break the rule named by the key.
+    Choice = app_commands.Choice
+    rule_breakers = {
+        "many": [Choice(name=f"word {i}", value=f"w{i}") for i in range(26)],
+        "long name": [Choice(name="n" * 101, value="w")],
+        "long value": [Choice(name="word", value="v" * 101)],
+        "empty name": [Choice(name="", value="w")],
+    }
+
+    @tree.command(description="Suggests words as the user types")
+    async def pick(interaction: discord.Interaction, word: str) -> None:
+        await interaction.response.send_message(f"picked {word}")
+
+    @pick.autocomplete("word")
+    async def suggest(interaction: discord.Interaction, typed: str) -> list[Choice[str]]:
+        if typed == "late":
+            await probe.go_ahead()
+        at_limits = [
+            Choice(name=f"{typed} {i}".ljust(100, "."), value="v" * 100) for i in range(25)
+        ]
+        try:
+            await interaction.response.autocomplete(rule_breakers.get(typed, at_limits))
+        except discord.HTTPException as error:
+            probe.report(typed, error)
+        # After a refusal discord.py answers with what this returns.
+        return []
+
     kb = app_commands.Group(name="kb", description="Knowledge base")
     articles = app_commands.Group(name="articles", description="Articles", parent=kb)
 
@@ -515,6 +542,115 @@ async def test_default_permissions_hide_command_unless_overridden(
     assert (await admin.wait_for_final(ANSWER_TIMEOUT)).content == "reindexing"
     denied = await member.wait_for_final(ANSWER_TIMEOUT)
     assert denied.content == "not allowed" and denied.ephemeral
+
+
+# --------------------------------------------------------------------------- autocomplete
+
+
+async def test_autocomplete_round_trip_with_choices_at_the_limits(
+    bot: ProbeBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    await sync_to_guild(bot, fake)
+    (pick,) = [c for c in fake.synced_commands(world.guild.id) if c["name"] == "pick"]
+    assert pick["options"][0]["autocomplete"] is True
+
+    ix = await fake.invoke_autocomplete(
+        "pick", focused="word", typed="wo", channel_id=world.channel.id, user_id=world.member.id
+    )
+    choices = await ix.wait_for_choices(ANSWER_TIMEOUT)
+
+    assert ix.payload["type"] == 4
+    assert ix.payload["data"]["options"] == [
+        {"name": "word", "type": 3, "value": "wo", "focused": True}
+    ]
+    assert ix.response_type == 8
+    assert ix.response_delay is not None and ix.response_delay < 3
+    assert len(choices) == 25
+    assert choices[0] == {"name": "wo 0".ljust(100, "."), "value": "v" * 100}
+
+
+@pytest.mark.parametrize(
+    ("typed", "where"),
+    [
+        ("many", "data.choices"),
+        ("long name", "data.choices.0.name"),
+        ("long value", "data.choices.0.value"),
+        ("empty name", "data.choices.0.name"),
+    ],
+)
+async def test_autocomplete_limits_answer_like_discord(
+    bot: ProbeBot, discord_at_fake: FakeDiscord, typed: str, where: str
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    await sync_to_guild(bot, fake)
+
+    ix = await fake.invoke_autocomplete(
+        "pick", focused="word", typed=typed, channel_id=world.channel.id, user_id=world.member.id
+    )
+    error = await bot.probe.result(typed)
+
+    assert isinstance(error, discord.HTTPException)
+    assert (error.status, error.code) == (400, 50035)
+    assert f"In {where}:" in str(error)
+    # The refusal acknowledged nothing: discord.py's fallback answer still gets through.
+    assert await ix.wait_for_choices(ANSWER_TIMEOUT) == []
+
+
+async def test_autocomplete_after_the_deadline_gets_10062(
+    bot: ProbeBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    await sync_to_guild(bot, fake)
+    # The 3 s window itself is the one every interaction has; a short one keeps this quick.
+    fake.ack_deadline = 0.5
+
+    ix = await fake.invoke_autocomplete(
+        "pick", focused="word", typed="late", channel_id=world.channel.id, user_id=world.member.id
+    )
+    await ix.wait_until_expired(timeout=5)
+    bot.probe.release.set()
+    error = await bot.probe.result("late")
+
+    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert ix.choices is None and not ix.acknowledged
+
+
+async def test_autocomplete_takes_only_choices_and_opens_no_webhook(
+    bot: ProbeBot, discord_at_fake: FakeDiscord
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    await sync_to_guild(bot, fake)
+    with pytest.raises(FakeDiscordError, match="'question' has no autocomplete"):
+        await fake.invoke_autocomplete(
+            "ask",
+            focused="question",
+            typed="wh",
+            channel_id=world.channel.id,
+            user_id=world.member.id,
+        )
+
+    # "late" holds the bot's own answer back until these requests are done.
+    ix = await fake.invoke_autocomplete(
+        "pick", focused="word", typed="late", channel_id=world.channel.id, user_id=world.member.id
+    )
+    callback = f"{fake.api_base}/interactions/{ix.id}/{ix.token}/callback?with_response=1"
+    followup = f"{fake.api_base}/webhooks/{fake.application_id}/{ix.token}"
+    choices = [{"name": "later", "value": "later"}]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(callback, json={"type": 4, "data": {"content": "hi"}}) as message:
+            assert message.status == 400
+            assert _error_at((await message.json())["errors"], ("type",))
+        async with http.post(callback, json={"type": 8, "data": {"choices": choices}}) as result:
+            assert result.status == 200
+        async with http.post(followup, json={"content": "more"}) as webhook:
+            assert webhook.status == 404
+            assert (await webhook.json())["code"] == 10015
+    bot.probe.release.set()
+    late = await bot.probe.result("late")
+
+    assert await ix.wait_for_choices(ANSWER_TIMEOUT) == choices
+    assert isinstance(late, discord.HTTPException) and late.code == 40060
 
 
 # --------------------------------------------------------------------------- messages

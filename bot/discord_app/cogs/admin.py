@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.builds import rebuild
+from bot.discord_app.choices import article_choices
 from bot.discord_app.render import (
     added_summary,
     article_page,
@@ -149,7 +150,7 @@ class Admin(commands.Cog):
         return [article], []
 
     @articles.command(name="remove", description="Remove one of this server's articles")
-    @app_commands.describe(article="The article's id, as /articles list shows it")
+    @app_commands.describe(article="Pick one as you type, or give its id from /articles list")
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         collection = own_collection(_guild_id(interaction))
         with self.bot.builds.hold():
@@ -160,6 +161,18 @@ class Admin(commands.Cog):
             report = await self._rebuild(interaction)
         log.info("server %s: %s removed %s", interaction.guild_id, interaction.user.id, removed.id)
         await interaction.edit_original_response(content=removed_summary(removed, report))
+
+    @remove.autocomplete("article")
+    async def _complete_article(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        # discord.py runs interaction_check before a command but not before its autocomplete:
+        # without this, anyone the command is shown to could list a server's articles.
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        collection = own_collection(interaction.guild_id)
+        articles = await asyncio.to_thread(self.bot.engine.list_articles, collection)
+        return article_choices(articles, collection, typed)
 
     @articles.command(name="list", description="List this server's own articles")
     @app_commands.describe(page="Page number (10 articles a page)")
