@@ -32,9 +32,9 @@ class Settings:
     model: str = DEFAULT_MODEL
     batch_size: int = 32
     top_k: int = 3
-    # Below this confidence a question is declined as "no match". 0.46 declines 90% of questions
+    # Below this confidence a question is declined as "no match". 0.44 declines 90% of questions
     # about articles not in the index on the split-half check (`articlebot eval --no-match`).
-    min_score: float = 0.46
+    min_score: float = 0.44
     # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only).
     lexical_weight: float = 0.5
     max_passage_tokens: int = 128

@@ -199,17 +199,28 @@ class Searcher:
 
     def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
         """How sure we are that `candidate` answers: its cosine similarity to the question,
-        averaged with the share of the question's informative words its title and text hold.
+        averaged with the share of the question's informative words found in its title and
+        text, half over the whole passage and half within its best single sentence.
 
         Measured on the split-half check (`articlebot eval --no-match`), this separates
         questions about articles not in the index from answerable ones better than the
-        ranking score, either side alone, or score margins.
+        ranking score, either side alone, or score margins. The sentence half is there
+        because an answer is stated in one sentence: a passage that holds the question's
+        words only scattered over several is more often about something else.
         """
         article = int(self._passage_article[candidate.row])
+        title = self.articles[article].title
         start, end = int(self._passage_start[candidate.row]), int(self._passage_end[candidate.row])
-        text = self._store.article_text(article)[start:end]
-        covered = term_overlap(weights, f"{self.articles[article].title} {text}")
-        return 0.5 * candidate.dense + 0.5 * covered
+        text = self._store.article_text(article)
+        passage = term_overlap(weights, f"{title} {text[start:end]}")
+        sentence = max(
+            (
+                term_overlap(weights, f"{title} {text[s.start : s.end]}")
+                for s in self._store.passage_sentences(candidate.row)
+            ),
+            default=0.0,
+        )
+        return 0.5 * candidate.dense + 0.25 * passage + 0.25 * sentence
 
     def _diverse(self, candidates: list[_Candidate], k: int) -> list[tuple[_Candidate, list[int]]]:
         """Walk the ranking, skipping windows mostly covered by a chosen window of the same
