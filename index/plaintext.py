@@ -93,8 +93,23 @@ def parse_head(text: str) -> Head:
     return Head(title=title, date=found_date, excluded=tuple(excluded), body_start=body_start)
 
 
+_ABBREVIATION_END_RE = re.compile(
+    r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:Inc|Co|Corp|Ltd|Jr|Sr|St|Dr|Mr|Mrs|Ms|No|vs)\.)$"
+)
+
+
 def _is_prose(line: str) -> bool:
-    """A line that reads as body text (several sentences, or one long ending in a period)."""
+    """A line that reads as body text: several sentences, or one ending in a full stop.
+
+    Headlines carry no full stop, so even a short opening sentence like "The council met
+    on Tuesday." is body text; a trailing abbreviation ("... in the U.S.") is not a full stop.
+    """
     stripped = line.strip()
     sentences = re.findall(r"[.!?][\"')\]]?(?:\s|$)", stripped)
-    return len(sentences) >= 2 or (len(stripped) > 120 and stripped.endswith("."))
+    if len(sentences) >= 2:
+        return True
+    return (
+        stripped.endswith(".")
+        and not stripped.endswith("..")
+        and not _ABBREVIATION_END_RE.search(stripped)
+    )

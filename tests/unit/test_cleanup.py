@@ -197,3 +197,18 @@ def test_a_single_line_is_the_article_not_its_title() -> None:
     head = parse_head(dated)
     assert (head.title, head.date) == (None, "2021-06-28")
     assert [dated[s.start : s.end] for s in head.excluded] == ["June 28, 2021"]
+
+
+def test_a_short_opening_sentence_is_not_a_title() -> None:
+    text = "The council met on Tuesday.\n\nIt voted to raise the budget. Nobody objected.\n"
+    head = parse_head(text)
+    assert (head.title, head.excluded, head.body_start) == (None, (), 0)
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Talks resume in the U.S.", "Merger agreed with Acme Corp.", "Waiting for news...", "Why?"],
+)
+def test_headlines_may_end_in_an_abbreviation_or_other_marks(title: str) -> None:
+    head = parse_head(f"{title}\n\nThe talks resumed on Monday. Both sides attended.\n")
+    assert head.title == title
