@@ -22,18 +22,18 @@ from pathlib import Path
 import numpy as np
 
 from config import load_settings
-from index.embedder import Embedder
+from index.build import document_text
+from index.encode.embedder import Embedder
 from index.engine import Engine, plan_from, tuning_from
 from index.evaluate import load_dataset
-from index.indexer import document_text
-from index.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.lexical import LexicalIndex
-from index.manifest import Manifest, checksum_folder, write_manifest
 from index.models import Article, Span
-from index.passages import make_passages
-from index.searcher import Searcher
-from index.store import Store, StoredArticle, StoredPassage, passage_text_key, write_store
-from index.vectors import VectorIndex
+from index.query.searcher import Searcher
+from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key, write_store
+from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.store.lexical import LexicalIndex
+from index.store.manifest import Manifest, checksum_folder, write_manifest
+from index.store.vectors import VectorIndex
+from index.text.passages import make_passages
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad"
 

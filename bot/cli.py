@@ -13,7 +13,7 @@ from typing import Any
 
 from config import Settings, SettingsError, load_settings
 from index.errors import ArticlebotError
-from index.indexer import Progress
+from index.models import Progress
 
 log = logging.getLogger("articlebot")
 
@@ -103,11 +103,10 @@ def _progress_bar() -> Iterator[Progress | None]:
 
 def _engine(settings: Settings, need_index: bool = False) -> Any:
     from index.engine import Engine
-    from index.layout import DataDir
 
     if need_index:
         # Fail before the model loads (seconds) when there is nothing to search.
-        DataDir(settings.data_dir).current()
+        Engine.require_index(settings.data_dir)
     return Engine(settings)
 
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from config import Settings
-from index.engine import Engine
-from index.evaluate import (
+from index.engine import (
     CUTOFFS,
+    Engine,
     Scores,
     decline_check,
     load_dataset,
@@ -18,7 +18,7 @@ from index.evaluate import (
     score,
     subset,
 )
-from index.searcher import Mode
+from index.models import Mode
 
 
 def _row(s: Scores, median_chars: float) -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from index.indexer import BuildReport
-from index.models import ArticleRef, Hit, SearchResult
+from index.models import ArticleRef, BuildReport, Hit, SearchResult
 
 BOLD = "\x1b[1m"
 RESET = "\x1b[0m"

@@ -14,16 +14,54 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
-from index.embedder import Embedder
+from index.build import build_index
+from index.encode.embedder import Embedder
 from index.errors import IndexMissingError
-from index.indexer import BuildReport, Progress, build_index
-from index.layout import DataDir
-from index.library import Library
-from index.manifest import Manifest, read_manifest
-from index.models import Article, ParsedArticle, ReadReport, SearchResult
-from index.passages import PassagePlan
-from index.readers import read_sources
-from index.searcher import Mode, Searcher, SearchTuning
+from index.evaluate import (
+    CUTOFFS,
+    Dataset,
+    DeclineCheck,
+    Scores,
+    decline_check,
+    load_dataset,
+    median_passage_chars,
+    score,
+    subset,
+)
+from index.ingest.readers import parse_bytes, read_sources, read_url
+from index.models import (
+    Article,
+    BuildReport,
+    Mode,
+    ParsedArticle,
+    Progress,
+    ReadReport,
+    SearchResult,
+    SourceProblem,
+)
+from index.query.searcher import Searcher, SearchTuning
+from index.store.layout import DataDir
+from index.store.library import Library
+from index.store.manifest import Manifest, read_manifest
+from index.text.passages import PassagePlan
+from index.text.sentences import split_sentences
+
+# What the faces may use besides the Engine: they import nothing else from the engine's rooms.
+__all__ = [
+    "CUTOFFS",
+    "Dataset",
+    "DeclineCheck",
+    "Engine",
+    "IndexStatus",
+    "Scores",
+    "decline_check",
+    "ensure_index",
+    "load_dataset",
+    "median_passage_chars",
+    "score",
+    "split_sentences",
+    "subset",
+]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +168,24 @@ class Engine:
                 self._searcher = fresh
         return build
 
+    def read_upload(
+        self, data: bytes, name: str, collection: str
+    ) -> tuple[list[ParsedArticle], list[SourceProblem]]:
+        """Articles in one uploaded file, named `name`, for `collection`; nothing is stored."""
+        return parse_bytes(data, name, name, name, collection)
+
+    def read_link(self, url: str, max_bytes: int, collection: str) -> ParsedArticle:
+        """The article at `url`, fetched under the user-facing guard (private addresses
+        refused unless the operator allowed them); nothing is stored."""
+        s = self.settings
+        return read_url(
+            url,
+            max_bytes=max_bytes,
+            timeout=s.fetch_timeout,
+            allow_private=s.allow_private_urls,
+            collection=collection,
+        )
+
     def add_articles(self, collection: str, articles: list[ParsedArticle]) -> list[Article]:
         return self.library.add(collection, articles)
 
@@ -147,6 +203,11 @@ class Engine:
         if searcher is None:
             return self.status_of(self.data_dir)
         return _status(self.data_dir, searcher.folder.name, searcher.manifest)
+
+    @staticmethod
+    def require_index(data_dir: Path) -> None:
+        """Raise `IndexMissingError` (with what to run) when `data_dir` holds no index yet."""
+        DataDir(data_dir).current()
 
     @staticmethod
     def status_of(data_dir: Path) -> IndexStatus:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import InputError
-from index.models import ParsedArticle, SearchResult
-from index.readers import article_from_record
-from index.searcher import Mode, Searcher
+from index.ingest.readers import article_from_record
+from index.models import Mode, ParsedArticle, SearchResult
+from index.query.searcher import Searcher
 
 CUTOFFS = (1, 3, 5, 10)
 

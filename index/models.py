@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
 
 SHARED_COLLECTION = "shared"
 
@@ -125,3 +128,30 @@ class ReadReport:
 
     articles: list[ParsedArticle] = field(default_factory=list)
     problems: list[SourceProblem] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total) while a build runs."""
+
+
+@dataclass(slots=True)
+class BuildReport:
+    articles: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    added_articles: int = 0
+    changed_articles: int = 0
+    removed_articles: int = 0
+    up_to_date: bool = False
+    seconds: float = 0.0
+    generation: Path | None = None
+    problems: list[SourceProblem] = field(default_factory=list)
+
+
+class Mode(Enum):
+    """Which side of retrieval answers: both fused (the default), or one alone (for eval)."""
+
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"

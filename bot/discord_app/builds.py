@@ -18,7 +18,7 @@ import discord
 from bot.discord_app.render import progress_line
 from index.engine import Engine
 from index.errors import BuildBusyError
-from index.indexer import BuildReport
+from index.models import BuildReport
 
 log = logging.getLogger(__name__)
 

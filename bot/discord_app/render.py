@@ -15,17 +15,16 @@ from datetime import datetime
 import discord
 
 from bot.discord_app.safe_text import clip, escape, one_line, safe_url
-from index.engine import IndexStatus
-from index.indexer import BuildReport
+from index.engine import IndexStatus, split_sentences
 from index.models import (
     SHARED_COLLECTION,
     Article,
     ArticleRef,
+    BuildReport,
     Hit,
     SearchResult,
     SourceProblem,
 )
-from index.sentences import split_sentences
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

@@ -27,7 +27,7 @@ from bot.discord_app.client import ArticleBot
 from bot.discord_app.main import point_discord_at
 from bot.discord_app.sync import sync_tree
 from config import Settings, load_settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 from index.engine import Engine, ensure_index
 from tests.discord.fake_discord import FakeDiscord
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.discord_app.client import ArticleBot
 from config import Settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 from index.engine import Engine, ensure_index
 from tests.discord.checks import eventually, unescape
 from tests.discord.conftest import (

@@ -20,7 +20,7 @@ from bot.discord_app.client import ArticleBot
 from bot.discord_app.errors import GENERIC
 from bot.discord_app.sync import sync_tree
 from config import Settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 from index.engine import Engine
 from tests.discord.checks import assert_embed_fits, assert_inert
 from tests.discord.conftest import running_articlebot

@@ -23,8 +23,7 @@ from bot.discord_app.render import (
     distinct_quotes,
 )
 from bot.discord_app.safe_text import ZWSP, clip, escape
-from index.indexer import BuildReport
-from index.models import Article, ArticleRef, Hit, SearchResult, SourceProblem
+from index.models import Article, ArticleRef, BuildReport, Hit, SearchResult, SourceProblem
 from tests.discord.checks import assert_embed_fits, assert_inert, unescape
 
 FACTS = IndexFacts(articles=12, built_at="2026-11-25T14:45:09+00:00")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import DEFAULT_MODEL, Settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

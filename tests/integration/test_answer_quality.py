@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 from index.engine import Engine
-from index.searcher import Mode
+from index.models import Mode
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from index.embedder import Embedder
+from index.build import document_text
+from index.encode.embedder import Embedder
 from index.engine import Engine, plan_from
-from index.indexer import document_text
-from index.passages import make_passages
-from index.readers import read_sources
+from index.ingest.readers import read_sources
+from index.text.passages import make_passages
 
 pytestmark = pytest.mark.integration
 

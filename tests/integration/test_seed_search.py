@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from config import Settings
-from index.embedder import Embedder
+from index.encode.embedder import Embedder
 from index.engine import Engine, tuning_from
 from index.errors import IndexMismatchError
-from index.layout import DataDir
-from index.searcher import Searcher
+from index.query.searcher import Searcher
+from index.store.layout import DataDir
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.indexer import BuildReport, build_index
-from index.models import Article, ParsedArticle
-from index.passages import PassagePlan, approximate_tokens
+from index.build import build_index
+from index.models import Article, BuildReport, ParsedArticle
+from index.text.passages import PassagePlan, approximate_tokens
 
 
 class HashEmbedder:

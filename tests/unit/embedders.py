@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from index.indexer import EncodesText
+from index.build import EncodesText
 
 
 class WrappedEmbedder:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.indexer import BuildReport
+from index.models import BuildReport
 
 
 def test_help(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,9 +27,7 @@ from bot.discord_app.render import (
 from bot.discord_app.safe_text import clip
 from bot.discord_app.scope import own_collection
 from index.errors import InputError
-from index.indexer import BuildReport
-from index.models import SHARED_COLLECTION, Article, ParsedArticle, SourceProblem
-from index.readers import parse_bytes, read_url
+from index.models import SHARED_COLLECTION, Article, BuildReport, ParsedArticle, SourceProblem
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -124,7 +122,9 @@ class Admin(commands.Cog):
         if len(data) > limit:
             raise InputError(f"{file.filename}: too large ({len(data)} bytes, limit {limit}).")
         name = file.filename
-        parsed, problems = await asyncio.to_thread(parse_bytes, data, name, name, name, collection)
+        parsed, problems = await asyncio.to_thread(
+            self.bot.engine.read_upload, data, name, collection
+        )
         if not parsed:
             reasons = "; ".join(p.reason for p in problems[:3])
             raise InputError(f"{name}: no article could be read ({reasons}).")
@@ -133,12 +133,10 @@ class Admin(commands.Cog):
     async def _read_url(self, url: str, collection: str) -> Parsed:
         s = self.bot.settings
         fetch = asyncio.to_thread(
-            read_url,
+            self.bot.engine.read_link,
             url.strip(),
-            max_bytes=min(s.max_attachment_bytes, s.max_article_bytes),
-            timeout=s.fetch_timeout,
-            allow_private=s.allow_private_urls,
-            collection=collection,
+            min(s.max_attachment_bytes, s.max_article_bytes),
+            collection,
         )
         # The fetch's own timeout bounds each network read, not the whole download: a server
         # dripping a byte at a time would hold the build slot for as long as it liked.

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from index.cleanup import boilerplate_spans
-from index.plaintext import parse_date, parse_head
+from index.ingest.cleanup import boilerplate_spans
+from index.ingest.plaintext import parse_date, parse_head
 
 PAGE = """Budget vote delayed
 By Jane Doe | Staff writer

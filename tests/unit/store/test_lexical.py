@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.lexical import LexicalIndex, term_overlap, tokenize
+from index.store.lexical import LexicalIndex, term_overlap, tokenize
 
 DOCS = [
     "The harbour reopened on Tuesday after a week of repairs.",

@@ -16,9 +16,10 @@ from typing import Any
 import trafilatura
 import yaml
 
-from index.cleanup import boilerplate_spans
 from index.errors import InputError
-from index.fetch import fetch_url
+from index.ingest.cleanup import boilerplate_spans
+from index.ingest.fetch import fetch_url
+from index.ingest.plaintext import parse_date, parse_head
 from index.models import (
     SHARED_COLLECTION,
     Article,
@@ -27,7 +28,6 @@ from index.models import (
     SourceProblem,
     Span,
 )
-from index.plaintext import parse_date, parse_head
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from index.lexical import term_overlap
 from index.models import Span
+from index.store.lexical import term_overlap
 
 
 def best_sentence(

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.models import Span
-from index.sentences import split_sentences
+from index.text.sentences import split_sentences
 
 NEWS = """Senate passes infrastructure bill
 

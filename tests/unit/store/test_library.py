@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from index.errors import InputError
-from index.library import Library
 from index.models import SHARED_COLLECTION, Article, ParsedArticle, Span
+from index.store.library import Library
 
 
 def parsed(article_id: str, text: str = "The bridge reopened. Traffic flowed.") -> ParsedArticle:

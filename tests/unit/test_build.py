@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from index.indexer import EncodesText, build_index, document_text
-from index.models import Article, ParsedArticle, Span
-from index.passages import PassagePlan, make_passages
-from index.searcher import Mode, Searcher, SearchTuning
+from index.build import EncodesText, build_index, document_text
+from index.models import Article, Mode, ParsedArticle, Span
+from index.query.searcher import Searcher, SearchTuning
+from index.text.passages import PassagePlan, make_passages
 from tests.unit.embedders import WrappedEmbedder
 
 PLAN = PassagePlan(max_sentences=2)

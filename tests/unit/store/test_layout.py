@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from config import Settings
+from index.build import EncodesText, build_index
 from index.engine import Engine
 from index.errors import BuildBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from index.indexer import BuildReport, EncodesText, build_index
-from index.layout import CURRENT_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.manifest import MANIFEST_NAME, read_manifest, verify_files
-from index.models import Article, ParsedArticle
-from index.passages import PassagePlan
-from index.searcher import Searcher, SearchTuning
+from index.models import Article, BuildReport, ParsedArticle
+from index.query.searcher import Searcher, SearchTuning
+from index.store.layout import CURRENT_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.store.manifest import MANIFEST_NAME, read_manifest, verify_files
+from index.text.passages import PassagePlan
 from tests.unit.embedders import WrappedEmbedder
 
 PLAN = PassagePlan(max_sentences=2)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.models import Passage, Span
-from index.sentences import split_sentences
+from index.text.sentences import split_sentences
 
 TokenCounter = Callable[[str], int]
 

@@ -12,12 +12,12 @@ from typing import ClassVar
 
 import pytest
 
+from index.build import EncodesText, build_index
 from index.errors import InputError
-from index.fetch import check_host
-from index.indexer import EncodesText, build_index
+from index.ingest.fetch import check_host
+from index.ingest.readers import parse_bytes, read_sources
 from index.models import ParsedArticle, ReadReport, SourceProblem
-from index.passages import PassagePlan, make_passages
-from index.readers import parse_bytes, read_sources
+from index.text.passages import PassagePlan, make_passages
 
 MAX_BYTES = 100_000
 
@@ -154,7 +154,7 @@ def test_one_line_text_file_is_indexed(tmp_path: Path) -> None:
 
 
 def test_the_seed_article_reads_as_documented() -> None:
-    seed = Path(__file__).resolve().parents[2] / "seeds" / "000_a635d8d7d57b0b11.txt"
+    seed = Path(__file__).resolve().parents[3] / "seeds" / "000_a635d8d7d57b0b11.txt"
     parsed = only_article(read(seed))
     assert parsed.article.date == "2021-06-28"
     assert parsed.article.title.startswith("U.S. strikes Iran-backed militia sites")
@@ -567,7 +567,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     port = web_server.rsplit(":", 1)[1]
     _resolver(monkeypatch, ["127.0.0.1"])
     # Loopback stands in for a public address here: nothing else is reachable in tests.
-    monkeypatch.setattr("index.fetch._is_public", lambda address: address == "127.0.0.1")
+    monkeypatch.setattr("index.ingest.fetch._is_public", lambda address: address == "127.0.0.1")
     url = f"http://news.example:{port}/lanes.html"
     parsed = only_article(read(url, allow_private=False))
     assert parsed.article.title == "Council approves new cycle lanes"

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,18 +22,15 @@ from typing import Protocol
 import numpy as np
 
 from index.errors import ArticlebotError
-from index.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.lexical import LexicalIndex
-from index.manifest import Manifest, checksum_folder, read_manifest, write_manifest
-from index.models import ParsedArticle, SourceProblem
-from index.passages import PassagePlan, make_passages
-from index.store import Store, StoredArticle, StoredPassage, passage_text_key, write_store
-from index.vectors import VectorIndex
+from index.models import BuildReport, ParsedArticle, Progress, SourceProblem
+from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key, write_store
+from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.store.lexical import LexicalIndex
+from index.store.manifest import Manifest, checksum_folder, read_manifest, write_manifest
+from index.store.vectors import VectorIndex
+from index.text.passages import PassagePlan, make_passages
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
-"""Called as progress(stage, done, total) while a build runs."""
 
 
 class EncodesText(Protocol):
@@ -50,21 +47,6 @@ class EncodesText(Protocol):
         batch_size: int = ...,
         progress: Callable[[int], None] | None = ...,
     ) -> np.ndarray: ...
-
-
-@dataclass(slots=True)
-class BuildReport:
-    articles: int = 0
-    passages: int = 0
-    embedded: int = 0
-    reused: int = 0
-    added_articles: int = 0
-    changed_articles: int = 0
-    removed_articles: int = 0
-    up_to_date: bool = False
-    seconds: float = 0.0
-    generation: Path | None = None
-    problems: list[SourceProblem] = field(default_factory=list)
 
 
 def document_text(title: str, passage: str, date: str | None = None) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.errors import IndexCorruptError
-from index.vectors import VectorIndex
+from index.store.vectors import VectorIndex
 
 DIM = 32
 

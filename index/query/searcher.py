@@ -10,7 +10,6 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -18,21 +17,15 @@ import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.lexical import LexicalIndex, informativeness, term_overlap
-from index.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
-from index.models import ArticleRef, Hit, SearchResult, Span
-from index.quotes import best_sentence
-from index.store import Store
-from index.vectors import VectorIndex
+from index.models import ArticleRef, Hit, Mode, SearchResult, Span
+from index.query.quotes import best_sentence
+from index.store.database import Store
+from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.store.lexical import LexicalIndex, informativeness, term_overlap
+from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
+from index.store.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
-
-
-class Mode(Enum):
-    HYBRID = "hybrid"
-    DENSE = "dense"
-    LEXICAL = "lexical"
 
 
 class EncodesQueries(Protocol):

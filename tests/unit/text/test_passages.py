@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.models import Passage, Span
-from index.passages import PassagePlan, approximate_tokens, make_passages
-from index.sentences import split_sentences
+from index.text.passages import PassagePlan, approximate_tokens, make_passages
+from index.text.sentences import split_sentences
 
 _words = st.sampled_from(
     ["the", "council", "voted", "U.S.", "Sen.", "2.5", "percent", "résumé", "on", "Tuesday"]
