@@ -53,6 +53,16 @@ class Settings:
     ask_cooldown_seconds: float = 10.0
     max_question_chars: int = 300
     max_attachment_bytes: int = 2_000_000
+    # A .jsonl/.json collection file is limited per article (max_article_bytes) and as a whole
+    # by this much larger bound; it is read line by line, so memory does not grow with it.
+    max_collection_bytes: int = 2_000_000_000
+    # Feeds of the operator's shared collection (comma-separated URLs).
+    feeds: tuple[str, ...] = ()
+    feed_poll_minutes: float = 15.0
+    feed_max_new_entries: int = 20
+    # Retention of feed articles per collection (0 = no limit); hand-added articles stay.
+    feed_max_age_days: float = 30.0
+    feed_max_articles: int = 5000
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
@@ -157,6 +167,14 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_MAX_ARTICLE_BYTES must be at least 1")
     if s.fetch_timeout <= 0:
         raise SettingsError("ARTICLEBOT_FETCH_TIMEOUT must be more than 0 seconds")
+    if s.max_collection_bytes < 1:
+        raise SettingsError("ARTICLEBOT_MAX_COLLECTION_BYTES must be at least 1")
+    if s.feed_poll_minutes <= 0:
+        raise SettingsError("ARTICLEBOT_FEED_POLL_MINUTES must be more than 0")
+    if s.feed_max_new_entries < 1:
+        raise SettingsError("ARTICLEBOT_FEED_MAX_NEW_ENTRIES must be at least 1")
+    if s.feed_max_age_days < 0 or s.feed_max_articles < 0:
+        raise SettingsError("ARTICLEBOT_FEED_MAX_AGE_DAYS and _MAX_ARTICLES must be 0 or more")
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
@@ -155,3 +156,56 @@ class Mode(Enum):
     HYBRID = "hybrid"
     DENSE = "dense"
     LEXICAL = "lexical"
+
+
+class Sort(Enum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Limits a question's retrieval to a window and outlets; applied inside retrieval, before
+    top-k. Datetimes are timezone-aware. `as_of` is "now" for time words in the question
+    ("yesterday", "this week") and nothing published after it is returned."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    outlets: tuple[str, ...] = ()
+    sort: Sort = Sort.RELEVANCE
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """A followed feed as admins see it in `/feeds list` and `articlebot feeds list`.
+    Times are ISO 8601 strings in UTC."""
+
+    id: int
+    collection: str
+    url: str
+    title: str | None
+    channel_id: int | None
+    items: int
+    last_poll: str | None
+    next_poll: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPollResult:
+    """One feed's poll: the articles it added (for posting headlines), or why it failed."""
+
+    feed: FeedInfo
+    added: tuple[ArticleRef, ...] = ()
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PollReport:
+    """One poll of every due feed; `build` is None when nothing new was indexed."""
+
+    feeds: list[FeedPollResult] = field(default_factory=list)
+    pruned: int = 0
+    build: BuildReport | None = None
