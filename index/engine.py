@@ -174,15 +174,15 @@ class Engine:
         """Articles in one uploaded file, named `name`, for `collection`; nothing is stored."""
         return parse_bytes(data, name, name, name, collection)
 
-    def read_link(self, url: str, max_bytes: int, collection: str) -> ParsedArticle:
-        """The article at `url`, fetched under the user-facing guard (private addresses
-        refused unless the operator allowed them); nothing is stored."""
-        s = self.settings
+    def read_link(
+        self, url: str, *, max_bytes: int, timeout: float, allow_private: bool, collection: str
+    ) -> ParsedArticle:
+        """The article at `url`, fetched under the given guard; nothing is stored."""
         return read_url(
             url,
             max_bytes=max_bytes,
-            timeout=s.fetch_timeout,
-            allow_private=s.allow_private_urls,
+            timeout=timeout,
+            allow_private=allow_private,
             collection=collection,
         )
 

@@ -135,8 +135,10 @@ class Admin(commands.Cog):
         fetch = asyncio.to_thread(
             self.bot.engine.read_link,
             url.strip(),
-            min(s.max_attachment_bytes, s.max_article_bytes),
-            collection,
+            max_bytes=min(s.max_attachment_bytes, s.max_article_bytes),
+            timeout=s.fetch_timeout,
+            allow_private=s.allow_private_urls,
+            collection=collection,
         )
         # The fetch's own timeout bounds each network read, not the whole download: a server
         # dripping a byte at a time would hold the build slot for as long as it liked.
