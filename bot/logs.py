@@ -41,5 +41,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
         "transformers",
         "trafilatura",
         "bm25s",
+        "faiss",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -27,7 +27,7 @@ from tests.discord.conftest import running_articlebot
 from tests.discord.fake_discord import FakeDiscord, FakeMessage
 
 ANSWER = 20.0
-KIRBY = "Who said the targets were chosen because the facilities were used by militias?"
+KIRBY = "Who said the targets were chosen because the facilities were used by militants?"
 
 
 def assert_pings_no_one(message: FakeMessage) -> None:
@@ -57,9 +57,9 @@ async def test_ask_defers_then_follows_up_with_one_embed(
     assert embed["title"] == KIRBY
     assert 1 <= len(embed["fields"]) <= 3
     first = embed["fields"][0]
-    assert first["name"].startswith("U.S. strikes Iran-backed militia sites")
-    assert "2021-06-28" in first["value"]
-    assert '**"The targets were selected because' in first["value"]
+    assert first["name"].startswith("The United States is attacking Iranian-backed militants")
+    assert "2024-07-21" in first["value"]
+    assert "**“Targets were chosen because" in first["value"]
     assert embed["footer"]["text"].startswith("1 article indexed · index built ")
 
 
@@ -111,7 +111,7 @@ async def test_mention_is_answered_as_a_reply_in_place(
     (embed,) = reply.embeds
     assert_embed_fits(embed)
     assert embed["title"] == KIRBY
-    assert '**"The targets were selected because' in embed["fields"][0]["value"]
+    assert "**“Targets were chosen because" in embed["fields"][0]["value"]
 
 
 async def test_bare_mention_gets_a_hint(
@@ -143,7 +143,7 @@ async def test_question_with_no_match_says_so_with_nearest_headlines(
     assert "fields" not in embed or not embed["fields"]
     assert embed["description"].startswith("No passage in the collection answers")
     assert "Nearest headlines" in embed["description"]
-    assert "U.S. strikes Iran-backed militia sites" in embed["description"]
+    assert "The United States is attacking Iranian-backed militants" in embed["description"]
 
 
 HOSTILE = """April 2, 2024
@@ -223,7 +223,7 @@ async def test_dm_ask_searches_the_shared_collection(
     reply = await fake.wait_for_bot_message(world.dm.id, timeout=ANSWER)
 
     for message in (answer, reply):
-        assert message.embeds[0]["fields"][0]["name"].startswith("U.S. strikes")
+        assert message.embeds[0]["fields"][0]["name"].startswith("The United States is attacking")
 
 
 async def test_bot_reconnects_after_the_gateway_drops_and_answers_again(

@@ -20,7 +20,7 @@ ARTICLEBOT = Path(sys.executable).parent / "articlebot"
 # The process imports torch, loads the model and indexes seeds/ before it connects.
 START = 120.0
 ANSWER = 30.0
-KIRBY = "Who said the targets were chosen because the facilities were used by militias?"
+KIRBY = "Who said the targets were chosen because the facilities were used by militants?"
 
 
 def bot_env(fake: FakeDiscord, token: str | None) -> dict[str, str]:
@@ -103,8 +103,8 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     output = log.read_text(encoding="utf-8")
     assert code == 0, output
     assert ix.response_type == 5
-    assert answer.embeds[0]["fields"][0]["name"].startswith("U.S. strikes")
-    assert reply.embeds[0]["fields"][0]["name"].startswith("U.S. strikes")
+    assert answer.embeds[0]["fields"][0]["name"].startswith("The United States is attacking")
+    assert reply.embeds[0]["fields"][0]["name"].startswith("The United States is attacking")
     assert not answer.pings and not reply.pings
     assert fake.token not in output
     assert "Traceback" not in output

@@ -39,7 +39,7 @@ def data_dir(
     assert main(["index", "build", str(seeds), "--data-dir", str(folder)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Indexed 1 articles into ")
-    assert "(6 embedded, 0 reused; 1 added, 0 changed, 0 removed)" in out
+    assert "(17 embedded, 0 reused; 1 added, 0 changed, 0 removed)" in out
     return folder
 
 
@@ -60,13 +60,13 @@ def test_build_again_and_status(
     data_dir: Path, seeds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["index", "build", str(seeds), "--data-dir", str(data_dir)]) == 0
-    assert capsys.readouterr().out == "Index is up to date: 1 articles, 6 passages.\n"
+    assert capsys.readouterr().out == "Index is up to date: 1 articles, 17 passages.\n"
 
     assert main(["index", "status", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Index in {data_dir} (gen-")
     assert "model:    bundled:all-MiniLM-L6-v2" in out
-    assert "articles: 1  passages: 6" in out
+    assert "articles: 1  passages: 17" in out
 
 
 def test_build_reports_bad_inputs(
@@ -91,10 +91,10 @@ def test_search_json(data_dir: Path, seeds: Path, capsys: pytest.CaptureFixture[
         check_result(result, seed_text)
     first = results[0]
     assert first["article_id"] == SEED_ID
-    assert first["date"] == "2021-06-28"
+    assert first["date"] == "2024-07-21"
     assert first["url"] is None
     quote = seed_text[first["quote_start"] : first["quote_end"]]
-    assert "The targets were selected" in quote and "Kirby said" in quote
+    assert quote.startswith("“Targets were chosen because these facilities")
 
 
 def test_search_batch(
@@ -104,7 +104,9 @@ def test_search_batch(
     batch.write_text(
         json.dumps({"id": "q1", "question": KIRBY_QUESTION})
         + "\n\n"
-        + json.dumps({"id": 2, "question": "Which militia groups used the sites?"})
+        + json.dumps(
+            {"id": 2, "question": "How many militants were killed in the US warplane strikes?"}
+        )
         + "\n"
         + json.dumps({"id": "q3", "question": "What is the best recipe for banana bread?"})
         + "\n",
@@ -118,7 +120,7 @@ def test_search_batch(
         assert line["results"]
         for result in line["results"]:
             check_result(result, seed_text)
-    assert "Kata'ib Hezbollah" in lines[1]["results"][0]["text"]
+    assert "Syrian Observatory" in lines[1]["results"][0]["text"]
     assert lines[2]["results"] == []
 
 
@@ -136,11 +138,11 @@ def test_ask(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", KIRBY_QUESTION, "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "1. U.S. strikes Iran-backed militia sites on Iraq-Syria border after drone attacks"
-        " — 2021-06-28\n"
+        "1. The United States is attacking Iranian-backed militants along the Iraq-Syria border"
+        " — 2024-07-21\n"
     )
     # Not a terminal: the quote is marked with ** instead of ANSI bold.
-    assert '**"The targets were selected' in " ".join(out.split())
+    assert "**“Targets were chosen" in " ".join(out.split())
     assert "\x1b[" not in out
 
     assert (
@@ -148,7 +150,7 @@ def test_ask(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     )
     out = capsys.readouterr().out
     assert out.startswith("No passage in the collection answers that question.")
-    assert "U.S. strikes Iran-backed militia sites" in out
+    assert "The United States is attacking Iranian-backed militants" in out
 
 
 def test_ask_without_an_index(
@@ -170,8 +172,8 @@ def test_chat_reads_piped_lines(
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{KIRBY_QUESTION}\n\n   \nquit\nnever asked\n"))
     assert main(["chat", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"? {KIRBY_QUESTION}\n1. U.S. strikes Iran-backed militia sites")
-    assert "The targets were selected" in out
+    assert out.startswith(f"? {KIRBY_QUESTION}\n1. The United States is attacking")
+    assert "Targets were chosen" in out
     # "quit" ends the chat: the line after it is never asked.
     assert "never asked" not in out
 
@@ -184,9 +186,11 @@ def test_chat_builds_the_index_on_first_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ARTICLEBOT_SOURCES", str(seeds))
-    monkeypatch.setattr("sys.stdin", io.StringIO("Which militia groups used the sites?\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("How many militants were killed in the US warplane strikes?\n")
+    )
     assert main(["chat", "--data-dir", "fresh"]) == 0
-    assert "Kata'ib Hezbollah" in capsys.readouterr().out
+    assert "Syrian Observatory" in capsys.readouterr().out
     assert (cli_env / "fresh" / "CURRENT").is_file()
 
 

@@ -18,7 +18,7 @@ from index.store.layout import DataDir
 pytestmark = pytest.mark.integration
 
 KIRBY_QUESTION = "Who said the targets were chosen because the facilities were used by militants?"
-SEED_TITLE = "U.S. strikes Iran-backed militia sites on Iraq-Syria border after drone attacks"
+SEED_TITLE = "The United States is attacking Iranian-backed militants along the Iraq-Syria border"
 
 
 @pytest.fixture
@@ -33,10 +33,10 @@ def test_kirby_question_is_answered_with_his_quote(engine: Engine, seeds: Path) 
     result = engine.ask(KIRBY_QUESTION)
     assert result.matched
     first = result.hits[0]
-    assert "Kirby said" in first.quote
-    assert "The targets were selected" in first.quote
+    assert first.quote.startswith("“Targets were chosen because these facilities")
+    assert first.quote.endswith("he said.")
     assert first.article.title == SEED_TITLE
-    assert first.article.date == "2021-06-28"
+    assert first.article.date == "2024-07-21"
     assert first.article.id == "000_a635d8d7d57b0b11.txt"
 
     # Offsets index the article's text, which for a .txt is the file as it is on disk.
@@ -44,8 +44,6 @@ def test_kirby_question_is_answered_with_his_quote(engine: Engine, seeds: Path) 
     assert text[first.char_start : first.char_end] == first.text
     assert first.char_start <= first.quote_start < first.quote_end <= first.char_end
     assert text[first.quote_start : first.quote_end] == first.quote
-    assert first.quote.startswith('"The targets were selected')
-    assert first.quote.endswith("Kirby said.")
     for hit in result.hits:
         assert text[hit.char_start : hit.char_end] == hit.text
         assert "Leave a Reply" not in hit.text
@@ -83,7 +81,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_usable(
         assert [a.id for a in searcher.articles] == ["000_a635d8d7d57b0b11.txt"]
         result = searcher.search(KIRBY_QUESTION)
         assert result.matched
-        assert "The targets were selected" in result.hits[0].quote
+        assert "Targets were chosen" in result.hits[0].quote
     finally:
         searcher.close()
 

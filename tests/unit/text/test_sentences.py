@@ -40,9 +40,9 @@ def test_news_text() -> None:
         '"This is wrong," he said.',
         '"We will fight it."',
         "Key points:",
-        "- The bill costs $1.2 billion.",
-        "- It passed 51-49",
-        "* A third item",
+        "The bill costs $1.2 billion.",
+        "It passed 51-49",
+        "A third item",
         "1. Numbered item one",
         "2) Numbered item two",
         "## A heading",
@@ -74,6 +74,11 @@ def test_empty_and_blank_text() -> None:
 # blank lines, stray whitespace and non-ASCII letters.
 _pieces = st.sampled_from(
     [
+        "•",
+        "  • ",
+        "– ",
+        "– McNaldy",
+        "«",
         "U.S.",
         "Sen.",
         "Mr.",
@@ -142,10 +147,54 @@ def test_spans_are_ordered_in_bounds_trimmed_and_respect_exclusions(
 @settings(max_examples=200, deadline=None)
 @given(_texts)
 def test_every_word_is_in_some_sentence(text: str) -> None:
-    # Nothing of the text is lost: every non-space character lies inside a sentence span.
+    # Nothing a reader would miss is lost: every letter and digit lies inside a sentence span
+    # (only bullets, stray quotation marks and lone punctuation may fall between them).
     spans = split_sentences(text)
     covered = [False] * len(text)
     for span in spans:
         covered[span.start : span.end] = [True] * len(span)
-    missing = [c for c, inside in zip(text, covered, strict=True) if not inside and not c.isspace()]
+    missing = [c for c, inside in zip(text, covered, strict=True) if not inside and c.isalnum()]
     assert missing == []
+
+
+_EDGE_GLYPHS = "•·▪●◦‣∙*-–—"
+_QUOTE_MARKS = "\"'“”‘’«»„‟‹›"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts)
+def test_no_sentence_starts_with_a_bullet_or_has_a_stray_quote_at_an_edge(text: str) -> None:
+    for span in split_sentences(text):
+        piece = text[span.start : span.end]
+        assert any(c.isalnum() for c in piece), f"no words in {piece!r}"
+        assert not (piece[0] in _EDGE_GLYPHS and piece[1:2].isspace()), piece
+        if len(piece) > 1:
+            assert not (piece[0] in _QUOTE_MARKS and piece[1].isspace()), piece
+            assert not (piece[-1] in _QUOTE_MARKS and piece[-2].isspace()), piece
+
+
+SCRAPED = """  • “Targets were chosen because of the attacks,” he said.
+  • “In particular, two sites were hit. .SS) used these facilities. “
+
+“We will act. Activities. “
+
+– McNaldy
+
+  • Biden said in February he wanted to warn them."""
+
+
+def test_scraped_news_reads_as_sentences() -> None:
+    assert sentences_of(SCRAPED) == [
+        "“Targets were chosen because of the attacks,” he said.",
+        "“In particular, two sites were hit. .SS) used these facilities.",
+        "“We will act.",
+        "Activities. “\n\n– McNaldy",
+        "Biden said in February he wanted to warn them.",
+    ]
+
+
+def test_an_attribution_after_excluded_text_stays_apart() -> None:
+    text = "“We spoke.” Leave a Reply\n\n– McNaldy"
+    footer = text.index("Leave")
+    excluded = (Span(footer, footer + len("Leave a Reply")),)
+    assert sentences_of(text, excluded) == ["“We spoke.”", "McNaldy"]
