@@ -18,6 +18,7 @@ import numpy as np
 
 from index.errors import IndexMismatchError
 from index.models import ArticleRef, Hit, Mode, SearchResult, Span
+from index.query.question import clean_question
 from index.query.quotes import best_sentence
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
@@ -40,6 +41,9 @@ class SearchTuning:
     lexical_weight: float = 0.5
     min_score: float = 0.5
     candidates: int = 50
+    # Longer questions are cut: the model reads about 256 word pieces anyway, and a 100k
+    # character paste would otherwise cost BM25 and the confidence check for nothing.
+    max_question_chars: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +167,7 @@ class Searcher:
         apply_threshold: bool = True,
     ) -> SearchResult:
         """Top `k` hits for `question` among `collections` (all when None)."""
-        question = question.strip()
+        question = clean_question(question, self.tuning.max_question_chars)
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         query = self._embedder.encode([question])[0]
