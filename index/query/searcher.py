@@ -191,7 +191,7 @@ class Searcher:
         # on the split-half check, 0.009 of answerable questions have their answer only in a
         # later passage that would not pass the threshold alone.
         chosen = self._diverse(candidates, k)
-        hits = self._with_quotes(question, chosen)
+        hits = self._with_quotes(question, chosen, weights)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
     def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
@@ -253,7 +253,12 @@ class Searcher:
             0, min(end, int(self._passage_end[row])) - max(start, int(self._passage_start[row]))
         )
 
-    def _with_quotes(self, question: str, chosen: list[tuple[_Candidate, list[int]]]) -> list[Hit]:
+    def _with_quotes(
+        self,
+        question: str,
+        chosen: list[tuple[_Candidate, list[int]]],
+        weights: dict[str, float],
+    ) -> list[Hit]:
         terms = self._lexical.term_weights(question)
         quoted: dict[int, set[Span]] = {}
         hits: list[Hit] = []
@@ -279,6 +284,7 @@ class Searcher:
                     dense_score=c.dense,
                     lexical_score=c.lexical,
                     also_in=tuple(refs[1:]),
+                    confidence=self._confidence(c, weights),
                 )
             )
         return hits
