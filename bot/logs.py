@@ -26,8 +26,18 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+class _Handler(logging.StreamHandler):
+    def handleError(self, record: logging.LogRecord) -> None:
+        # The default report of a record that failed to format prints its raw message and
+        # arguments, which the formatter never saw, so it names only where the call was.
+        self.stream.write(
+            f"--- Logging error: a record from {record.name} ({record.pathname}:"
+            f"{record.lineno}) could not be formatted; its arguments are not shown\n"
+        )
+
+
 def setup_logging(level: str, secrets: list[str]) -> None:
-    handler = logging.StreamHandler()
+    handler = _Handler()
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )

@@ -79,3 +79,18 @@ def test_token_in_a_chained_exception_and_stack_info(
     err = output.getvalue()
     assert "ValueError: [redacted]" in err and "Stack (most recent call last)" in err
     assert TOKEN not in err
+
+
+def test_token_in_a_record_that_fails_to_format(output: io.StringIO) -> None:
+    # Straight to the installed handler: pytest's own capture handler would raise instead.
+    [handler] = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is output
+    ]
+    handler.handle(
+        log.makeRecord(log.name, logging.INFO, "caller.py", 7, "count %d", (TOKEN,), None)
+    )
+    err = output.getvalue()
+    assert "could not be formatted" in err and "caller.py:7" in err
+    assert TOKEN not in err
