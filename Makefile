@@ -3,8 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # CPU build of torch, installed before anything that depends on it so pip never pulls a
-# multi-GB CUDA build.
+# multi-GB CUDA build. On PyPI, torch for Linux is the CUDA build; PyTorch's CPU index serves
+# 2.13.0+cpu, which pip prefers to 2.13.0 when offered both. Where that index is unreachable
+# (an offline mirror), pip would retry it for every package it looks up (measured: 79 s for
+# torch and its dependencies), so it is probed once, within TORCH_INDEX_TIMEOUT seconds, and
+# left out when it does not answer.
 TORCH := torch==2.13.0
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX_TIMEOUT := 5
+TORCH_PROBE := import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))
 
 .PHONY: setup setup-dev run test lint format bench clean
 
@@ -13,7 +20,13 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet $(TORCH)
+	@if $(BIN)/python -c '$(TORCH_PROBE)' $(TORCH_INDEX)/torch/ $(TORCH_INDEX_TIMEOUT) 2>/dev/null; then \
+		echo "$(BIN)/pip install $(TORCH) --extra-index-url $(TORCH_INDEX)"; \
+		$(BIN)/pip install --quiet --extra-index-url $(TORCH_INDEX) $(TORCH); \
+	else \
+		echo "$(TORCH_INDEX) does not answer: $(TORCH) from the configured index"; \
+		$(BIN)/pip install --quiet $(TORCH); \
+	fi
 	$(BIN)/pip install --quiet -e .
 	touch $@
 

@@ -8,14 +8,29 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from config import Settings, SettingsError, load_settings
 from index.errors import ArticlebotError
 from index.models import Progress
 
 log = logging.getLogger("articlebot")
+
+# Exit codes, the same for every command (README, "Exit codes").
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad input (a missing file, no index, a bad batch line) or a failure
+EXIT_USAGE = 2  # bad options or settings; argparse exits 2 too
+EXIT_NO_MATCH = 3  # `ask`/`search`: nothing in the collection answers
+
+
+def _version() -> str:
+    try:
+        return version("articlebot")
+    except PackageNotFoundError:
+        return "(not installed as a package)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="articlebot",
         description="Answer questions about articles by quoting the passages that answer them.",
     )
+    parser.add_argument("--version", action="version", version=f"articlebot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     index = sub.add_parser("index", help="build or inspect the index")
@@ -35,13 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "sources", nargs="*", help="folders, .jsonl files or URLs (default: settings, seeds/)"
     )
-    index_sub.add_parser("status", parents=[common], help="what the index holds")
+    status = index_sub.add_parser("status", parents=[common], help="what the index holds")
+    status.add_argument("--json", action="store_true", help="one JSON object")
 
     search = sub.add_parser("search", parents=[common], help="JSON results for questions")
     search.add_argument("question", nargs="?")
     search.add_argument("-k", type=_results, default=None, help="results per question (1-10)")
     search.add_argument("--json", action="store_true", help="JSON output (always on with --batch)")
-    search.add_argument("--batch", type=Path, help="JSONL file of {id, question}")
+    search.add_argument(
+        "--batch", metavar="FILE", help="JSON lines {id, question}; - reads standard input"
+    )
     search.add_argument(
         "--no-threshold", action="store_true", help="return results even below the match threshold"
     )
@@ -56,10 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("dataset", type=Path)
     ev.add_argument("--compare", action="store_true", help="also dense-only and lexical-only")
     ev.add_argument("--no-match", action="store_true", help="split-half decline check")
-    ev.add_argument("--limit", type=int, default=None, help="use only the first N questions")
+    ev.add_argument("--limit", type=_positive, default=None, help="use only the first N questions")
     ev.add_argument(
         "--articles",
-        type=int,
+        type=_positive,
         default=None,
         help="index only the first N articles (and ask their questions)",
     )
@@ -71,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("run", parents=[common], help="run the Discord bot")
     sync = sub.add_parser("sync", parents=[common], help="register slash commands with Discord")
-    sync.add_argument("--guild", type=int, default=None, help="one server only (instant)")
+    sync.add_argument("--guild", type=_positive, default=None, help="one server only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the commands instead")
     return parser
 
@@ -101,37 +120,41 @@ def _progress_bar() -> Iterator[Progress | None]:
             bar.close()
 
 
+def _check_data_dir(data_dir: Path) -> None:
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ArticlebotError(f"{data_dir}: not a folder; --data-dir names the index folder")
+
+
 def _engine(settings: Settings, need_index: bool = False) -> Any:
     from index.engine import Engine
 
+    _check_data_dir(settings.data_dir)
     if need_index:
         # Fail before the model loads (seconds) when there is nothing to search.
         Engine.require_index(settings.data_dir)
     return Engine(settings)
 
 
+def _whole_number(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
 def _results(value: str) -> int:
-    k = int(value)
+    k = _whole_number(value)
     if not 1 <= k <= 10:
-        raise argparse.ArgumentTypeError("must be between 1 and 10")
+        raise argparse.ArgumentTypeError(f"{k} is not between 1 and 10")
     return k
 
 
-def hit_json(hit: Any) -> dict[str, Any]:
-    return {
-        "article_id": hit.article.id,
-        "title": hit.article.title,
-        "url": hit.article.url,
-        "date": hit.article.date,
-        "source": hit.article.source,
-        "char_start": hit.char_start,
-        "char_end": hit.char_end,
-        "quote_start": hit.quote_start,
-        "quote_end": hit.quote_end,
-        "text": hit.text,
-        "score": round(hit.score, 6),
-        "also_in": [a.id for a in hit.also_in],
-    }
+def _positive(value: str) -> int:
+    """A count or id: 0 would read as "all" or "none", so it is refused, not guessed."""
+    n = _whole_number(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} is not 1 or more")
+    return n
 
 
 def _cmd_build(settings: Settings, args: argparse.Namespace) -> int:
@@ -141,57 +164,77 @@ def _cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     with _progress_bar() as progress:
         report = engine.rebuild(args.sources or None, progress)
     print(render_build(report))
-    return 0 if report.articles else 1
+    return EXIT_OK if report.articles else EXIT_ERROR
 
 
-def _cmd_status(settings: Settings) -> int:
+def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from index.engine import Engine
 
+    _check_data_dir(settings.data_dir)
     status = Engine.status_of(settings.data_dir)
+    if args.json:
+        print(json.dumps({**asdict(status), "data_dir": str(status.data_dir)}))
+        return EXIT_OK
     print(f"Index in {status.data_dir} ({status.generation})")
     print(f"  model:    {status.model}")
     print(f"  articles: {status.articles}  passages: {status.passages}")
     print(f"  built:    {status.built_at}")
     for name, count in sorted(status.collections.items()):
         print(f"  collection {name}: {count} articles")
-    return 0
+    return EXIT_OK
+
+
+@contextmanager
+def _opened_batch(name: str) -> Iterator[IO[bytes]]:
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    with Path(name).open("rb") as stream:
+        yield stream
 
 
 def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    engine = _engine(settings, need_index=True)
-    searcher = engine.searcher()
-    k = args.k or settings.top_k
-    if args.batch is not None:
-        questions = []
-        with args.batch.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    questions.append((record.get("id", number), str(record["question"])))
-                except (json.JSONDecodeError, KeyError, AttributeError):
-                    raise ArticlebotError(
-                        f'{args.batch} line {number}: expected {{"id", "question"}}'
-                    ) from None
-    elif args.question:
-        questions = [(None, args.question)]
-    else:
-        raise ArticlebotError("give a question, or --batch FILE")
-    for qid, question in questions:
-        result = searcher.search(question, k, apply_threshold=not args.no_threshold)
-        if args.json or args.batch is not None:
-            out = {
-                "id": qid,
-                "matched": result.matched,
-                "results": [hit_json(h) for h in result.hits],
-            }
-            print(json.dumps(out, ensure_ascii=False))
-        else:
-            from bot.render_text import render_result
+    from bot.render_json import json_line, result_json
 
-            print(render_result(result, ansi=sys.stdout.isatty()))
-    return 0
+    if args.batch is not None:
+        # The file is opened before the model loads: a wrong path fails in a moment.
+        with _opened_batch(args.batch) as stream:
+            return _search_batch(settings, args, stream)
+    searcher = _engine(settings, need_index=True).searcher()
+    result = searcher.search(
+        args.question, args.k or settings.top_k, apply_threshold=not args.no_threshold
+    )
+    if args.json:
+        print(json_line(result_json(None, result)))
+    else:
+        from bot.render_text import render_result
+
+        print(render_result(result, ansi=sys.stdout.isatty()))
+    return EXIT_OK if result.matched else EXIT_NO_MATCH
+
+
+def _search_batch(settings: Settings, args: argparse.Namespace, stream: IO[bytes]) -> int:
+    """One JSON line per question line, in order; a bad line gets `{"id", "error"}` and the
+    batch goes on. Exit 1 if any line was bad, else 3 if no question matched."""
+    from bot.batch import BatchError, read_batch
+    from bot.render_json import error_json, json_line, result_json
+
+    searcher = _engine(settings, need_index=True).searcher()
+    k = args.k or settings.top_k
+    asked = matched = errors = 0
+    for item in read_batch(stream):
+        if isinstance(item, BatchError):
+            errors += 1
+            record = error_json(item.id, item.error)
+        else:
+            result = searcher.search(item.question, k, apply_threshold=not args.no_threshold)
+            asked += 1
+            matched += result.matched
+            record = result_json(item.id, result)
+        print(json_line(record), flush=True)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_NO_MATCH if asked and not matched else EXIT_OK
 
 
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -200,7 +243,7 @@ def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     engine = _engine(settings, need_index=True)
     result = engine.ask(args.question, args.k)
     print(render_result(result, ansi=sys.stdout.isatty()))
-    return 0 if result.matched else 3
+    return EXIT_OK if result.matched else EXIT_NO_MATCH
 
 
 def _cmd_chat(settings: Settings) -> int:
@@ -239,12 +282,15 @@ def _cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "search" and (args.batch is None) == (args.question is None):
+        parser.error("search takes a QUESTION or --batch FILE, one of the two")
     try:
         settings = load_settings(data_dir=args.data_dir, model=args.model)
     except SettingsError as exc:
         print(f"articlebot: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level, [settings.discord_token or ""])
@@ -252,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "index":
             if args.index_command == "build":
                 return _cmd_build(settings, args)
-            return _cmd_status(settings)
+            return _cmd_status(settings, args)
         handlers = {
             "search": lambda: _cmd_search(settings, args),
             "ask": lambda: _cmd_ask(settings, args),
@@ -265,11 +311,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command]()
     except ArticlebotError as exc:
         print(f"articlebot: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        return EXIT_OK
+    except OSError as exc:
+        # A path the user gave (a batch file, a data dir that is a file, a dataset folder)
+        # that cannot be read or written: one line naming it; the traceback only at DEBUG.
+        log.debug("I/O error", exc_info=True)
+        print(f"articlebot: {_describe(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _describe(exc: OSError) -> str:
+    if exc.filename is None:
+        return exc.strerror or str(exc)
+    return f"{exc.filename}: {exc.strerror or exc}"
 
 
 if __name__ == "__main__":

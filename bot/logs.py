@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import logging
 
+REDACTED = "[redacted]"
 
-class RedactSecrets(logging.Filter):
-    """Replaces any secret that reaches a log record, whatever logger produced it."""
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
+class RedactingFormatter(logging.Formatter):
+    """Replaces every secret in the finished line, whatever logger produced it.
+
+    Redacting in a filter is not enough: a filter sees the record before the formatter renders
+    its traceback, so a token held by an exception (a URL, a repr of the client) would print.
+    Here the message, traceback and stack are already one string.
+    """
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
         self._secrets = [s for s in secrets if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            redacted = message
-            for secret in self._secrets:
-                redacted = redacted.replace(secret, "[redacted]")
-            if redacted != message:
-                record.msg, record.args = redacted, None
-            if record.exc_text:
-                for secret in self._secrets:
-                    record.exc_text = record.exc_text.replace(secret, "[redacted]")
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class _Handler(logging.StreamHandler):
+    def handleError(self, record: logging.LogRecord) -> None:
+        # The default report of a record that failed to format prints its raw message and
+        # arguments, which the formatter never saw, so it names only where the call was.
+        self.stream.write(
+            f"--- Logging error: a record from {record.name} ({record.pathname}:"
+            f"{record.lineno}) could not be formatted; its arguments are not shown\n"
+        )
 
 
 def setup_logging(level: str, secrets: list[str]) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler = _Handler()
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

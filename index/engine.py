@@ -86,7 +86,11 @@ def plan_from(settings: Settings) -> PassagePlan:
 
 
 def tuning_from(settings: Settings) -> SearchTuning:
-    return SearchTuning(lexical_weight=settings.lexical_weight, min_score=settings.min_score)
+    return SearchTuning(
+        lexical_weight=settings.lexical_weight,
+        min_score=settings.min_score,
+        max_question_chars=settings.max_question_chars,
+    )
 
 
 class Engine:

@@ -66,16 +66,34 @@ class Scores:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    records: list[dict[str, object]] = []
     try:
         with path.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    records.append(_json_object(line, f"{path} line {number}"))
     except FileNotFoundError:
         raise InputError(
             f"{path}: missing; a dataset folder needs articles.jsonl, "
             "questions.jsonl and questions_meta.jsonl"
         ) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    return records
+
+
+def _json_object(line: str, origin: str) -> dict[str, object]:
+    try:
+        record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON line ({exc.msg})") from None
+        raise InputError(f"{origin}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{origin}: JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise InputError(f"{origin}: {exc}") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{origin}: expected a JSON object")
+    return record
 
 
 def load_dataset(folder: Path) -> Dataset:
@@ -83,16 +101,27 @@ def load_dataset(folder: Path) -> Dataset:
         article_from_record(r, str(r.get("id")), f"{folder}/articles.jsonl", "shared")
         for r in _read_jsonl(folder / "articles.jsonl")
     ]
-    meta = {str(m["id"]): m for m in _read_jsonl(folder / "questions_meta.jsonl")}
+    try:
+        meta = {str(m["id"]): m for m in _read_jsonl(folder / "questions_meta.jsonl")}
+    except KeyError:
+        raise InputError(f'{folder}/questions_meta.jsonl: a line has no "id"') from None
     questions = []
     for q in _read_jsonl(folder / "questions.jsonl"):
-        m = meta.get(str(q["id"]))
-        if m is None:
-            continue
-        answers = [str(a) for a in q["answers"]]  # type: ignore[attr-defined]
-        starts = [int(s) for s in m["answer_starts"]]  # type: ignore[attr-defined]
-        spans = tuple((s, s + len(a)) for a, s in zip(answers, starts, strict=True))
-        questions.append(Question(str(q["id"]), str(q["question"]), str(q["article_id"]), spans))
+        try:
+            m = meta.get(str(q["id"]))
+            if m is None:
+                continue
+            answers = [str(a) for a in q["answers"]]  # type: ignore[attr-defined]
+            starts = [int(s) for s in m["answer_starts"]]  # type: ignore[attr-defined]
+            spans = tuple((s, s + len(a)) for a, s in zip(answers, starts, strict=True))
+            question = Question(str(q["id"]), str(q["question"]), str(q["article_id"]), spans)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"{folder}: question {q.get('id')!r} has a missing or malformed field "
+                f"({type(exc).__name__}: {exc}); expected id, question, article_id, answers "
+                "and, in questions_meta.jsonl, answer_starts"
+            ) from None
+        questions.append(question)
     return Dataset(articles, questions)
 
 

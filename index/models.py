@@ -94,6 +94,8 @@ class Hit:
     dense_score: float | None = None
     lexical_score: float | None = None
     also_in: tuple[ArticleRef, ...] = ()
+    # How sure the searcher is that this passage answers (the measure `min_score` applies to).
+    confidence: float | None = None
 
     @property
     def quote(self) -> str:

@@ -24,9 +24,15 @@ class Fetched:
     charset: str | None = None
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return not (
+# IPv6 forms that carry an IPv4 address a gateway will deliver to: NAT64 (RFC 6052) and 6to4.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _is_global(ip: _IP) -> bool:
+    """Globally routable. Neither flag suffices alone: `is_global` holds for multicast
+    (224.0.0.0/4, ff0e::/16), and shared address space (100.64.0.0/10) is not `is_private`."""
+    return ip.is_global and not (
         ip.is_private
         or ip.is_loopback
         or ip.is_link_local
@@ -34,6 +40,19 @@ def _is_public(address: str) -> bool:
         or ip.is_reserved
         or ip.is_unspecified
     )
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        # A mapped or NAT64 address is the IPv4 address inside it, whatever the prefix says.
+        if ip.ipv4_mapped is not None:
+            return _is_global(ip.ipv4_mapped)
+        if ip in _NAT64:
+            return _is_global(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip.sixtofour is not None and not _is_global(ip.sixtofour):
+            return False
+    return _is_global(ip)
 
 
 def check_host(url: str, allow_private: bool) -> None:

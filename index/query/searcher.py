@@ -18,6 +18,7 @@ import numpy as np
 
 from index.errors import IndexMismatchError
 from index.models import ArticleRef, Hit, Mode, SearchResult, Span
+from index.query.question import clean_question
 from index.query.quotes import best_sentence
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
@@ -40,6 +41,9 @@ class SearchTuning:
     lexical_weight: float = 0.5
     min_score: float = 0.5
     candidates: int = 50
+    # Longer questions are cut: the model reads about 256 word pieces anyway, and a 100k
+    # character paste would otherwise cost BM25 and the confidence check for nothing.
+    max_question_chars: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +167,7 @@ class Searcher:
         apply_threshold: bool = True,
     ) -> SearchResult:
         """Top `k` hits for `question` among `collections` (all when None)."""
-        question = question.strip()
+        question = clean_question(question, self.tuning.max_question_chars)
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         query = self._embedder.encode([question])[0]
@@ -187,7 +191,7 @@ class Searcher:
         # on the split-half check, 0.009 of answerable questions have their answer only in a
         # later passage that would not pass the threshold alone.
         chosen = self._diverse(candidates, k)
-        hits = self._with_quotes(question, chosen)
+        hits = self._with_quotes(question, chosen, weights)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
     def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
@@ -249,7 +253,12 @@ class Searcher:
             0, min(end, int(self._passage_end[row])) - max(start, int(self._passage_start[row]))
         )
 
-    def _with_quotes(self, question: str, chosen: list[tuple[_Candidate, list[int]]]) -> list[Hit]:
+    def _with_quotes(
+        self,
+        question: str,
+        chosen: list[tuple[_Candidate, list[int]]],
+        weights: dict[str, float],
+    ) -> list[Hit]:
         terms = self._lexical.term_weights(question)
         quoted: dict[int, set[Span]] = {}
         hits: list[Hit] = []
@@ -275,6 +284,7 @@ class Searcher:
                     dense_score=c.dense,
                     lexical_score=c.lexical,
                     also_in=tuple(refs[1:]),
+                    confidence=self._confidence(c, weights),
                 )
             )
         return hits

@@ -26,7 +26,9 @@ RESULT_KEYS = {
     "quote_start",
     "quote_end",
     "text",
+    "quote",
     "score",
+    "confidence",
 }
 
 
@@ -53,7 +55,9 @@ def check_result(result: dict[str, Any], seed_text: str) -> None:
     quote_start, quote_end = result["quote_start"], result["quote_end"]
     assert seed_text[start:end] == result["text"]
     assert start <= quote_start < quote_end <= end
+    assert seed_text[quote_start:quote_end] == result["quote"]
     assert isinstance(result["score"], float)
+    assert isinstance(result["confidence"], float)
 
 
 def test_build_again_and_status(
@@ -122,16 +126,29 @@ def test_search_batch(
             check_result(result, seed_text)
     assert "Syrian Observatory" in lines[1]["results"][0]["text"]
     assert lines[2]["results"] == []
+    assert lines[2]["nearest"][0]["article_id"] == SEED_ID
 
 
-def test_search_batch_with_a_bad_line(
+def test_search_batch_goes_on_past_a_bad_line(
     data_dir: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = cli_env / "questions.jsonl"
-    batch.write_text('{"id": 1, "question": "Who?"}\n{"id": 2}\n', encoding="utf-8")
+    # A lone surrogate is what the model's tokenizer refuses outright (TypeError): the
+    # searcher cleans it away before encoding.
+    batch.write_text(
+        '{"id": 1, "question": "Who?"}\n{"id": 2}\n'
+        + json.dumps({"id": 3, "question": "\ud800" + KIRBY_QUESTION + "\x00"})
+        + "\n",
+        encoding="utf-8",
+    )
     assert main(["search", "--batch", str(batch), "--data-dir", str(data_dir)]) == 1
-    err = capsys.readouterr().err
-    assert err == f'articlebot: {batch} line 2: expected {{"id", "question"}}\n'
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = json_lines(captured.out)
+    assert [line["id"] for line in lines] == [1, 2, 3]
+    assert lines[1] == {"id": 2, "error": 'line 2: "question" must be a string'}
+    assert lines[2]["matched"] is True
+    assert lines[2]["results"][0]["article_id"] == SEED_ID
 
 
 def test_ask(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.cli import main
 from index.models import BuildReport
+from tests.unit.conftest import HashEmbedder
 
 
 def test_help(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,3 +88,282 @@ def test_status_of_a_built_index(
     assert "model:    hash-test-model" in out
     assert f"articles: 2  passages: {report.passages}" in out
     assert "collection shared: 2 articles" in out
+
+
+HEAVY_MODULES = {
+    "faiss",
+    "bm25s",
+    "scipy",
+    "torch",
+    "numpy",
+    "sentence_transformers",
+    "transformers",
+    "discord",
+}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["search", "--help"]])
+def test_help_and_version_import_no_engine_dependency(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1:]))\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *HEAVY_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "LOADED []"
+
+
+def test_version(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert re.fullmatch(r"articlebot \S+\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search", "-k", "0", "q"], "argument -k: 0 is not between 1 and 10"),
+        (["ask", "-k", "11", "q"], "argument -k: 11 is not between 1 and 10"),
+        (["search", "-k", "three", "q"], "argument -k: 'three' is not a whole number"),
+        (["eval", "ds", "--limit", "0"], "argument --limit: 0 is not 1 or more"),
+        (["eval", "ds", "--limit", "-2"], "argument --limit: -2 is not 1 or more"),
+        (["eval", "ds", "--articles", "0"], "argument --articles: 0 is not 1 or more"),
+        (["sync", "--guild", "0"], "argument --guild: 0 is not 1 or more"),
+        (["search"], "search takes a QUESTION or --batch FILE, one of the two"),
+        (
+            ["search", "q", "--batch", "f"],
+            "search takes a QUESTION or --batch FILE, one of the two",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1].endswith(f"error: {message}")
+    assert captured.out == ""
+
+
+@pytest.fixture
+def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `Engine` the CLI creates gets the unit layer's hash embedder, not the model."""
+
+    def load(model: str = "", device: str = "cpu") -> HashEmbedder:
+        return HashEmbedder()
+
+    monkeypatch.setattr("index.engine.Embedder", load)
+
+
+def one_error_line(captured: Any) -> str:
+    assert "Traceback" not in captured.out + captured.err
+    assert captured.err.count("\n") == 1
+    line: str = captured.err
+    assert line.startswith("articlebot: ")
+    return line
+
+
+@pytest.mark.usefixtures("hash_model")
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["search", "--batch", "{missing}", "--data-dir", "{index}"], "{missing}: No such file"),
+        (["search", "--batch", "{folder}", "--data-dir", "{index}"], "{folder}: Is a directory"),
+        (["search", "q", "--data-dir", "{file}"], "{file}: not a folder"),
+        (["ask", "q", "--data-dir", "{file}"], "{file}: not a folder"),
+        (["index", "status", "--data-dir", "{file}"], "{file}: not a folder"),
+        (["index", "build", "{folder}", "--data-dir", "{file}"], "{file}: not a folder"),
+        (["index", "build", "{folder}", "--data-dir", "{file}/sub"], "{file}/sub: Not a directory"),
+        (["eval", "{missing}"], "{missing}/articles.jsonl: missing"),
+        (["eval", "{file}"], "{file}/articles.jsonl: Not a directory"),
+    ],
+)
+def test_a_bad_path_is_one_line_and_exit_1(
+    cli_env: Path,
+    built_index: tuple[Path, BuildReport],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    reason: str,
+) -> None:
+    paths = {
+        "missing": str(cli_env / "missing"),
+        "folder": str(cli_env / "folder"),
+        "file": str(cli_env / "file.txt"),
+        "index": str(built_index[0]),
+    }
+    (cli_env / "folder").mkdir()
+    (cli_env / "file.txt").write_text("not a folder", encoding="utf-8")
+    assert main([a.format(**paths) for a in argv]) == 1
+    assert one_error_line(capsys.readouterr()).startswith(f"articlebot: {reason.format(**paths)}")
+
+
+@pytest.mark.usefixtures("hash_model")
+def test_build_of_a_missing_source_reports_it(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = cli_env / "missing"
+    assert main(["index", "build", str(missing), "--data-dir", "data"]) == 1
+    captured = capsys.readouterr()
+    assert f"  - {missing}: no such file or folder" in captured.out
+    assert "Traceback" not in captured.err
+
+
+DATASET_FILES = ("articles.jsonl", "questions.jsonl", "questions_meta.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("articles.jsonl", b"\xff\xfe not utf-8\n", "articles.jsonl: not UTF-8 text"),
+        ("questions.jsonl", b"[" * 100_000 + b"\n", "questions.jsonl line 1: JSON nested"),
+        ("questions.jsonl", b"1" * 5000 + b"\n", "questions.jsonl line 1: Exceeds the limit"),
+        ("questions.jsonl", b"[1, 2]\n", "questions.jsonl line 1: expected a JSON object"),
+        ("questions.jsonl", b'{"id": "q1"}\n', "question 'q1' has a missing or malformed field"),
+        ("questions_meta.jsonl", b'{"x": 1}\n', 'questions_meta.jsonl: a line has no "id"'),
+    ],
+)
+def test_a_bad_eval_dataset_is_one_line_and_exit_1(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, reason: str
+) -> None:
+    dataset = cli_env / "ds"
+    dataset.mkdir()
+    (dataset / "articles.jsonl").write_text('{"id": "a", "text": "Some text."}\n')
+    (dataset / "questions.jsonl").write_text(
+        '{"id": "q1", "question": "What?", "article_id": "a", "answers": ["Some"]}\n'
+    )
+    (dataset / "questions_meta.jsonl").write_text('{"id": "q1", "answer_starts": [0]}\n')
+    (dataset / name).write_bytes(content)
+    assert main(["eval", str(dataset)]) == 1
+    assert reason in one_error_line(capsys.readouterr())
+
+
+def test_status_json(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir, report = built_index
+    assert report.generation is not None
+    assert main(["index", "status", "--json", "--data-dir", str(data_dir)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["data_dir"] == str(data_dir)
+    assert status["generation"] == report.generation.name
+    assert status["model"] == "hash-test-model"
+    assert (status["articles"], status["passages"]) == (2, report.passages)
+    assert status["collections"] == {"shared": 2}
+    assert isinstance(status["built_at"], str)
+
+
+MATCHING = "When did the harbour reopen after the repairs?"
+UNANSWERED = "banana bread recipe"
+
+
+def search_json(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.mark.usefixtures("hash_model")
+def test_search_json_carries_quote_confidence_and_nearest(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(built_index[0])
+    assert main(["search", MATCHING, "--json", "-k", "2", "--data-dir", data_dir]) == 0
+    [line] = search_json(capsys.readouterr().out)
+    assert line["matched"] is True and line["nearest"] == []
+    first = line["results"][0]
+    assert first["article_id"] == "harbour"
+    offset = first["char_start"]
+    assert (
+        first["quote"] == first["text"][first["quote_start"] - offset : first["quote_end"] - offset]
+    )
+    assert "harbour reopened" in first["quote"]
+    assert line["confidence"] == first["confidence"]
+    assert all(isinstance(r["confidence"], float) for r in line["results"])
+
+    assert main(["search", UNANSWERED, "--json", "--data-dir", data_dir]) == 3
+    [line] = search_json(capsys.readouterr().out)
+    assert line["matched"] is False and line["results"] == []
+    assert isinstance(line["confidence"], float)
+    assert line["nearest"]
+    assert set(line["nearest"][0]) == {"article_id", "title", "url", "date", "source"}
+    assert {n["title"] for n in line["nearest"]} <= {"Harbour reopens", "Library hours"}
+
+
+@pytest.mark.usefixtures("hash_model")
+def test_search_and_ask_exit_3_on_no_match(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(built_index[0])
+    assert main(["search", UNANSWERED, "--data-dir", data_dir]) == 3
+    assert main(["ask", UNANSWERED, "--data-dir", data_dir]) == 3
+    assert main(["search", MATCHING, "--data-dir", data_dir]) == 0
+    assert main(["ask", MATCHING, "--data-dir", data_dir]) == 0
+    out = capsys.readouterr().out
+    assert out.count("No passage in the collection answers that question.") == 2
+
+
+BAD_BATCH = (
+    json.dumps({"id": "q1", "question": MATCHING}).encode()
+    + b"\nnot json\n\n[1, 2]\n"
+    + b'{"id": "q5"}\n'
+    + b'{"id": "q6", "question": 7}\n'
+    + b"\xff\xfe\n"
+    + b"[" * 50_000
+    + b"\n"
+    + b'{"question": "\\ud800 harbour\\u0000 reopen"}\n'
+    + b'{"id": "\\udfff", "question": "banana bread recipe"}\n'
+)
+
+
+@pytest.mark.usefixtures("hash_model")
+def test_batch_goes_on_past_bad_lines(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = cli_env / "questions.jsonl"
+    batch.write_bytes(BAD_BATCH)
+    assert main(["search", "--batch", str(batch), "--data-dir", str(built_index[0])]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = search_json(captured.out)
+    assert [line["id"] for line in lines] == ["q1", 2, 4, "q5", "q6", 7, 8, 9, "\udfff"]
+    assert lines[0]["matched"] is True
+    assert lines[1] == {"id": 2, "error": "line 2: invalid JSON (Expecting value)"}
+    assert lines[2]["error"] == 'line 4: expected an object {"id", "question"}'
+    assert lines[3]["error"] == 'line 5: "question" must be a string'
+    assert lines[4]["error"] == 'line 6: "question" must be a string'
+    assert lines[5]["error"] == "line 7: not UTF-8 text"
+    assert lines[6]["error"] == "line 8: JSON nested too deeply"
+    assert lines[7]["matched"] is True
+    assert lines[8]["matched"] is False
+
+
+@pytest.mark.usefixtures("hash_model")
+@pytest.mark.parametrize(
+    ("questions", "code"),
+    [((MATCHING, UNANSWERED), 0), ((UNANSWERED, UNANSWERED), 3), ((), 0)],
+)
+def test_batch_from_stdin_and_its_exit_code(
+    cli_env: Path,
+    built_index: tuple[Path, BuildReport],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    questions: tuple[str, ...],
+    code: int,
+) -> None:
+    lines = "".join(json.dumps({"id": i, "question": q}) + "\n" for i, q in enumerate(questions))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines.encode())))
+    assert main(["search", "--batch", "-", "--data-dir", str(built_index[0])]) == code
+    out = search_json(capsys.readouterr().out)
+    assert [line["id"] for line in out] == list(range(len(questions)))
