@@ -167,8 +167,10 @@ def test_the_seed_article_reads_as_documented() -> None:
     assert "Targets were chosen because these facilities" in body
     assert "Leave a Reply" not in body and "2 min read" not in body
     for passage in passages:
-        assert passage[0] not in "•“–", passage
-        assert passage[-1] not in "•“–", passage
+        # Edges are words or punctuation attached to words: no bullet, no dash, no quotation
+        # mark standing alone.
+        assert passage[0] not in "•–" and passage[-1] not in "•–", passage
+        assert not passage.startswith("“ ") and not passage.endswith(" “"), passage
 
 
 def test_markdown_with_front_matter(tmp_path: Path) -> None:
