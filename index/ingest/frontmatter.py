@@ -61,4 +61,6 @@ def read_front_matter(text: str, origin: str) -> FrontMatter | None:
 
 
 def _one_line(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark:
+        return f"{exc.problem}, line {exc.problem_mark.line + 1}"
     return " ".join(str(exc).split())[:300]

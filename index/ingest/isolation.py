@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from types import TracebackType
 
 from index.errors import InputError
@@ -26,9 +28,10 @@ from index.ingest.readers import Job
 
 log = logging.getLogger(__name__)
 
-# "spawn": the child starts from a clean interpreter, safe whatever threads the parent runs
-# (the bot's event loop, discord.py's, a build's); it costs one interpreter start per build.
-_CONTEXT = multiprocessing.get_context("spawn")
+# The child is a fresh interpreter (`python -m index.ingest.isolation`), not a fork: safe
+# whatever threads the parent runs (the bot's event loop, a build's), and unlike
+# multiprocessing's "spawn" it does not re-run the parent's main script. One start costs about
+# half a second (importing the readers), once per build or upload.
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class ReaderProcess:
 
     def __init__(self, bounds: ReadBounds) -> None:
         self.bounds = bounds
-        self._process: BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
 
     def __enter__(self) -> ReaderProcess:
@@ -63,18 +66,19 @@ class ReaderProcess:
             self._conn.close()
             self._conn = None
         if self._process is not None:
-            self._process.join(timeout=2)
-            if self._process.is_alive():
+            # The child leaves when its end of the pipe closes.
+            try:
+                self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 self._process.kill()
-                self._process.join()
+                self._process.wait()
             self._process = None
 
     def _kill(self) -> int | None:
         code = None
         if self._process is not None:
             self._process.kill()
-            self._process.join()
-            code = self._process.exitcode
+            code = self._process.wait()
             self._process = None
         if self._conn is not None:
             self._conn.close()
@@ -83,13 +87,18 @@ class ReaderProcess:
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            ours, theirs = _CONTEXT.Pipe()
-            process = _CONTEXT.Process(
-                target=serve, args=(theirs, self.bounds.memory_bytes), daemon=True
+            ours, theirs = multiprocessing.Pipe()
+            fd = theirs.fileno()
+            # The child imports what this process imports, from the same places.
+            path = os.pathsep.join(p for p in sys.path if p)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(fd), str(self.bounds.memory_bytes)],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
             )
-            process.start()
             theirs.close()
-            self._process, self._conn = process, ours
+            self._conn = ours
         return self._conn
 
     def run(self, job: Job, origin: str) -> Iterator[Item]:
@@ -175,3 +184,7 @@ def serve(conn: Connection, memory_bytes: int) -> None:
         except Exception as exc:  # noqa: BLE001 -- sent, traceback and all, for the parent to log
             brief = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             conn.send(("crashed", (brief, traceback.format_exc())))
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), int(sys.argv[2]))
