@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -51,12 +52,14 @@ def article_from_record(
 
 
 class BadJson(Exception):
-    """JSON that cannot be loaded: `detail` says why, `line` where (when known)."""
+    """JSON that cannot be loaded: `detail` says why and, when known, where in the line;
+    the message adds the line."""
 
-    def __init__(self, detail: str, line: int | None = None) -> None:
-        super().__init__(detail if line is None else f"{detail} at line {line}")
+    def __init__(self, detail: str, line: int | None = None, column: int | None = None) -> None:
+        if column is not None:
+            detail = f"{detail}{'' if detail.endswith(' at') else ' at'} column {column}"
+        super().__init__(detail if line is None else f"{detail} of line {line}")
         self.detail = detail
-        self.line = line
 
 
 def loads(text: str | bytes) -> Any:
@@ -64,12 +67,13 @@ def loads(text: str | bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadJson(exc.msg, exc.lineno) from None
+        raise BadJson(exc.msg, exc.lineno, exc.colno) from None
     except RecursionError:
         raise BadJson("nested too deeply") from None
     except ValueError as exc:
-        # Integers of more than 4300 digits (Python's limit on int <-> str conversion), or
-        # bytes that are not UTF-8.
+        # Python refuses to convert integers of more than 4300 digits (quadratic work).
+        if "integer string conversion" in str(exc):
+            raise BadJson(f"a number of more than {sys.get_int_max_str_digits()} digits") from None
         raise BadJson(_short(exc)) from None
 
 
@@ -90,7 +94,8 @@ def iter_jsonl(
             reason = f"article too large ({line} bytes, limit {max_article_bytes})"
         elif line.strip():
             try:
-                record = loads(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
+                body = line.rstrip(b"\r\n")
+                record = loads(body.removeprefix(b"\xef\xbb\xbf") if number == 1 else body)
                 yield article_from_record(record, f"{stem}:{number}", where, collection)
                 articles += 1
                 continue
