@@ -42,6 +42,9 @@ class ReadBounds:
     """Address-space limit of the reading process (interpreter and libraries included)."""
 
 
+_START_SECONDS = 60.0
+
+
 class ReaderProcess:
     """One reusable child process that runs reading jobs; `run` is a `readers.Runner`."""
 
@@ -99,6 +102,10 @@ class ReaderProcess:
             )
             theirs.close()
             self._conn = ours
+            # Starting (importing the readers) is not part of any file's time.
+            if not ours.poll(_START_SECONDS) or ours.recv() != ("ready", None):
+                code = self._kill()
+                raise InputError(f"the reading process did not start (exit code {code})")
         return self._conn
 
     def run(self, job: Job, origin: str) -> Iterator[Item]:
@@ -168,6 +175,7 @@ def serve(conn: Connection, memory_bytes: int) -> None:
     root = logging.getLogger()
     root.setLevel(logging.WARNING)
     root.addHandler(_PipeHandler(conn))
+    conn.send(("ready", None))
     while True:
         try:
             job = conn.recv()

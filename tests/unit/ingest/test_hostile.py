@@ -152,8 +152,13 @@ def test_an_unexpected_error_in_one_reader_is_that_files_problem(
 # --- collection files ----------------------------------------------------------------------
 
 
-def jsonl_line(i: int, words: int = 40) -> str:
-    text = f"Story {i}. " + " ".join(f"word{j % 97}" for j in range(words)) + "."
+def jsonl_line(i: int, sentences: int = 4) -> str:
+    """One article of `sentences` sentences of long words: many bytes for few tokens, so a
+    multi-megabyte file builds in seconds."""
+    words = [f"{i:06d}{j:04d}" + "abcdefghijklmnopqrstuvwxyz" * 3 for j in range(sentences * 10)]
+    text = " ".join(
+        " ".join(words[k : k + 10]).capitalize() + "." for k in range(0, len(words), 10)
+    )
     return json.dumps({"id": f"story-{i}", "title": f"Story {i}", "text": text})
 
 
@@ -166,11 +171,11 @@ def test_jsonl_is_limited_per_article_and_bad_lines_are_reported_by_number(
     path = tmp_path / "many.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    report = read_sources([str(path)], max_bytes=2_000, max_collection_bytes=1_000_000)
+    report = read_sources([str(path)], max_bytes=5_000, max_collection_bytes=1_000_000)
 
     assert [p.article.id for p in report.articles] == ["story-0", "story-2", "story-4"]
     assert [(p.origin, p.reason) for p in report.problems] == [
-        (f"{path} line 2", f"article too large ({len(lines[1])} bytes, limit 2000)"),
+        (f"{path} line 2", f"article too large ({len(lines[1])} bytes, limit 5000)"),
         (f"{path} line 4", "invalid JSON (Unterminated string starting at column 10)"),
     ]
 
@@ -178,9 +183,9 @@ def test_jsonl_is_limited_per_article_and_bad_lines_are_reported_by_number(
 def test_a_line_without_an_end_longer_than_the_limit_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "tail.jsonl"
     path.write_bytes((jsonl_line(0) + "\n").encode() + b'{"text": "' + b"y" * 50_000)
-    report = read_sources([str(path)], max_bytes=1_000, max_collection_bytes=1_000_000)
+    report = read_sources([str(path)], max_bytes=5_000, max_collection_bytes=1_000_000)
     assert [p.article.id for p in report.articles] == ["story-0"]
-    assert [p.reason for p in report.problems] == ["article too large (50010 bytes, limit 1000)"]
+    assert [p.reason for p in report.problems] == ["article too large (50010 bytes, limit 5000)"]
 
 
 def test_collection_file_has_its_own_bound(tmp_path: Path) -> None:
@@ -219,7 +224,7 @@ def test_jsonl_over_5_mb_is_built_with_every_article(
     count = 0
     with path.open("w", encoding="utf-8") as fh:
         while fh.tell() < 5_500_000:
-            fh.write(jsonl_line(count, words=1_000) + "\n")
+            fh.write(jsonl_line(count, sentences=40) + "\n")
             count += 1
     assert path.stat().st_size > 5_000_000
 
