@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: setup setup-dev run test lint format bench clean
+.PHONY: setup setup-dev run test lint format bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ format: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench.build_bench
+
+# Thousands of generated hostile files through the readers; fails on any unexpected exception.
+fuzz: setup-dev
+	$(BIN)/python -m bench.fuzz_readers --files 5000
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
