@@ -13,7 +13,7 @@ TORCH_INDEX := https://download.pytorch.org/whl/cpu
 TORCH_INDEX_TIMEOUT := 5
 TORCH_PROBE := import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))
 
-.PHONY: setup setup-dev run test lint format bench clean
+.PHONY: setup setup-dev run test lint format bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ format: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench.build_bench
+
+# Thousands of generated hostile files through the readers; fails on any unexpected exception.
+fuzz: setup-dev
+	$(BIN)/python -m bench.fuzz_readers --files 5000
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

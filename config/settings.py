@@ -56,6 +56,10 @@ class Settings:
     # A .jsonl/.json collection file is limited per article (max_article_bytes) and as a whole
     # by this much larger bound; it is read line by line, so memory does not grow with it.
     max_collection_bytes: int = 2_000_000_000
+    # Reading runs in a child process: at most this long per file (or per article of a
+    # collection file), within this much memory, so no file can stall or exhaust the bot.
+    read_timeout: float = 20.0
+    read_memory_mb: int = 1024
     # Feeds of the operator's shared collection (comma-separated URLs).
     feeds: tuple[str, ...] = ()
     feed_poll_minutes: float = 15.0
@@ -169,6 +173,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_FETCH_TIMEOUT must be more than 0 seconds")
     if s.max_collection_bytes < 1:
         raise SettingsError("ARTICLEBOT_MAX_COLLECTION_BYTES must be at least 1")
+    if s.read_timeout <= 0:
+        raise SettingsError("ARTICLEBOT_READ_TIMEOUT must be more than 0 seconds")
+    if s.read_memory_mb < 256:
+        raise SettingsError("ARTICLEBOT_READ_MEMORY_MB must be at least 256")
     if s.feed_poll_minutes <= 0:
         raise SettingsError("ARTICLEBOT_FEED_POLL_MINUTES must be more than 0")
     if s.feed_max_new_entries < 1:

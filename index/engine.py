@@ -7,6 +7,7 @@ old index while a build runs. Every method blocks; async faces call them in a wo
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Collection, Sequence
@@ -28,7 +29,8 @@ from index.evaluate import (
     score,
     subset,
 )
-from index.ingest.readers import parse_bytes, read_sources, read_url
+from index.ingest.isolation import ReadBounds, ReaderProcess
+from index.ingest.readers import iter_bytes, read_sources, read_url, split_items
 from index.models import (
     Article,
     BuildReport,
@@ -85,6 +87,10 @@ def plan_from(settings: Settings) -> PassagePlan:
     )
 
 
+def read_bounds_from(settings: Settings) -> ReadBounds:
+    return ReadBounds(seconds=settings.read_timeout, memory_bytes=settings.read_memory_mb * 2**20)
+
+
 def tuning_from(settings: Settings) -> SearchTuning:
     return SearchTuning(
         lexical_weight=settings.lexical_weight,
@@ -129,12 +135,16 @@ class Engine:
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
         """The operator's sources (settings, or those given) plus every admin-added article."""
         s = self.settings
-        report = read_sources(
-            sources if sources else s.sources,
-            max_bytes=s.max_article_bytes,
-            timeout=s.fetch_timeout,
-            allow_private=True,
-        )
+        # One reading process for the whole build; each file is bounded in time and memory.
+        with ReaderProcess(read_bounds_from(s)) as reader:
+            report = read_sources(
+                sources if sources else s.sources,
+                max_bytes=s.max_article_bytes,
+                max_collection_bytes=s.max_collection_bytes,
+                timeout=s.fetch_timeout,
+                allow_private=True,
+                run=reader.run,
+            )
         report.articles.extend(self.library.read_all())
         return report
 
@@ -175,20 +185,30 @@ class Engine:
     def read_upload(
         self, data: bytes, name: str, collection: str
     ) -> tuple[list[ParsedArticle], list[SourceProblem]]:
-        """Articles in one uploaded file, named `name`, for `collection`; nothing is stored."""
-        return parse_bytes(data, name, name, name, collection)
+        """Articles in one uploaded file, named `name`, for `collection`; nothing is stored.
+
+        The bytes are untrusted: they are parsed in a child process, bounded in time and
+        memory, so a hostile file costs the caller an `InputError`, never the process."""
+        job = functools.partial(
+            iter_bytes, data, name, name, name, collection, self.settings.max_article_bytes
+        )
+        with ReaderProcess(read_bounds_from(self.settings)) as reader:
+            return split_items(reader.run(job, name))
 
     def read_link(
         self, url: str, *, max_bytes: int, timeout: float, allow_private: bool, collection: str
     ) -> ParsedArticle:
-        """The article at `url`, fetched under the given guard; nothing is stored."""
-        return read_url(
-            url,
-            max_bytes=max_bytes,
-            timeout=timeout,
-            allow_private=allow_private,
-            collection=collection,
-        )
+        """The article at `url`, fetched under the given guard and parsed in a bounded child
+        process; nothing is stored."""
+        with ReaderProcess(read_bounds_from(self.settings)) as reader:
+            return read_url(
+                url,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private=allow_private,
+                collection=collection,
+                run=reader.run,
+            )
 
     def add_articles(self, collection: str, articles: list[ParsedArticle]) -> list[Article]:
         return self.library.add(collection, articles)

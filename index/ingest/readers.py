@@ -1,25 +1,36 @@
 """Turn article sources (folders, files, JSONL, URLs) into `ParsedArticle`s.
 
 Every reader keeps the text it stores verbatim: offsets computed later index it exactly.
-Bad input raises `InputError` with a reason; `read_sources` collects those per file and goes on.
+Bad input raises `InputError` with a reason; `read_sources` collects those per file and goes on,
+and an unexpected error in one file's reader is that file's problem alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
+import io
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import trafilatura
-import yaml
 
 from index.errors import InputError
-from index.ingest.cleanup import boilerplate_spans
-from index.ingest.fetch import fetch_url
-from index.ingest.plaintext import parse_date, parse_head
+from index.ingest.collections import Item, article_from_record, iter_json, iter_jsonl
+from index.ingest.fetch import Fetched, fetch_url
+from index.ingest.frontmatter import read_front_matter
+from index.ingest.plaintext import parse_head
+from index.ingest.records import (
+    fallback_title,
+    normalise_date,
+    problem,
+    scalar_text,
+    with_cleanup,
+)
 from index.models import (
     SHARED_COLLECTION,
     Article,
@@ -29,7 +40,31 @@ from index.models import (
     Span,
 )
 
+# Re-exported: evaluation datasets are collections of records too.
+__all__ = ["article_from_record"]
+
+log = logging.getLogger(__name__)
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+# Files that hold many articles: limited per article, and as a whole by a much larger bound.
+COLLECTION_SUFFIXES = (".json", ".jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    max_article_bytes: int
+    max_collection_bytes: int
+
+
+Job = Callable[[], Iterable[Item]]
+"""One file's (or one fetched page's) reading as a picklable call; items come out in order."""
+Runner = Callable[[Job, str], Iterable[Item]]
+"""Runs a job for the source named by its second argument: here (`in_process`), or bounded in
+time and memory in a child process (`index.ingest.isolation.ReaderProcess.run`)."""
+
+
+def in_process(job: Job, origin: str) -> Iterable[Item]:
+    return job()
 
 
 def is_url(source: str) -> bool:
@@ -75,60 +110,46 @@ def _decode_declared(data: bytes, charset: str | None) -> str | None:
         return None
 
 
-def _with_cleanup(
-    article: Article, excluded: Iterable[Span], body_start: int, origin: str
-) -> ParsedArticle:
-    spans = [*excluded, *boilerplate_spans(article.text, body_start)]
-    return ParsedArticle(
-        article=article, excluded=tuple(sorted(spans, key=lambda s: s.start)), origin=origin
-    )
-
-
 def parse_plain_text(text: str, article_id: str, origin: str, collection: str) -> ParsedArticle:
     head = parse_head(text)
-    title = head.title or _fallback_title(article_id)
+    title = head.title or fallback_title(article_id)
     article = Article(id=article_id, title=title, text=text, date=head.date, collection=collection)
-    return _with_cleanup(article, head.excluded, head.body_start, origin)
+    return with_cleanup(article, head.excluded, head.body_start, origin)
 
 
-# "\r" allowed before each "\n": files saved on Windows end their lines with CRLF.
-_FRONT_MATTER_RE = re.compile(r"\A---[ \t\r]*\n(.*?\n)---[ \t\r]*(?:\n|\Z)", re.DOTALL)
-_MD_HEADING_RE = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# The heading's text is taken whole and trimmed in Python: a pattern that trims it itself
+# ("(.+?)[ \t#]*$") takes quadratic time on a heading with a long run of spaces.
+_MD_HEADING_RE = re.compile(r"^#[ \t]+([^\n]*)", re.MULTILINE)
 
 
 def parse_markdown(text: str, article_id: str, origin: str, collection: str) -> ParsedArticle:
-    meta: dict[str, Any] = {}
+    meta: dict[str, object] = {}
     excluded: list[Span] = []
     body_start = 0
-    front = _FRONT_MATTER_RE.match(text)
-    if front:
-        try:
-            loaded = yaml.safe_load(front.group(1))
-        except yaml.YAMLError as exc:
-            raise InputError(f"{origin}: bad YAML front matter ({exc})") from None
-        if isinstance(loaded, dict):
-            meta = loaded
-        excluded.append(Span(0, front.end()))
-        body_start = front.end()
-    title = _str_or_none(meta.get("title"))
+    front = read_front_matter(text, origin)
+    if front is not None:
+        meta = front.meta
+        excluded.append(Span(0, front.end))
+        body_start = front.end
+    title = scalar_text(meta.get("title"))
     if title is None:
         heading = _MD_HEADING_RE.search(text, body_start)
         if heading and not text[body_start : heading.start()].strip():
-            title = heading.group(1).strip()
+            title = heading.group(1).rstrip(" \t#\r").strip() or None
             excluded.append(Span(heading.start(), heading.end()))
             body_start = heading.end()
     if not text[body_start:].strip():
         raise InputError(f"{origin}: no article text after the front matter")
     article = Article(
-        id=_str_or_none(meta.get("id")) or article_id,
-        title=title or _fallback_title(article_id),
+        id=scalar_text(meta.get("id")) or article_id,
+        title=title or fallback_title(article_id),
         text=text,
-        date=_normalise_date(meta.get("date")),
-        source=_str_or_none(meta.get("source")),
-        url=_str_or_none(meta.get("url")),
+        date=normalise_date(meta.get("date")),
+        source=scalar_text(meta.get("source")),
+        url=scalar_text(meta.get("url")),
         collection=collection,
     )
-    return _with_cleanup(article, excluded, body_start, origin)
+    return with_cleanup(article, excluded, body_start, origin)
 
 
 def parse_html(
@@ -138,9 +159,9 @@ def parse_html(
         html, url=url, with_metadata=True, include_comments=False, include_tables=False
     )
     text = getattr(doc, "text", None) if doc is not None else None
-    if not text or not text.strip():
+    if not isinstance(text, str) or not text.strip():
         raise InputError(f"{origin}: no article text found in the page")
-    title = _str_or_none(getattr(doc, "title", None))
+    title = scalar_text(getattr(doc, "title", None))
     # trafilatura keeps the page's <h1> as the first line: it is the title, not a sentence.
     excluded: list[Span] = []
     body_start = 0
@@ -150,120 +171,136 @@ def parse_html(
         body_start = first_line.end(1)
     article = Article(
         id=article_id,
-        title=title or _fallback_title(article_id),
+        title=title or fallback_title(article_id),
         text=text,
-        date=_normalise_date(getattr(doc, "date", None)),
-        source=_str_or_none(getattr(doc, "sitename", None)),
-        url=url or _str_or_none(getattr(doc, "url", None)),
+        date=normalise_date(getattr(doc, "date", None)),
+        source=scalar_text(getattr(doc, "sitename", None)),
+        url=url or scalar_text(getattr(doc, "url", None)),
         collection=collection,
     )
-    return _with_cleanup(article, excluded, body_start, origin)
+    return with_cleanup(article, excluded, body_start, origin)
 
 
-def article_from_record(
-    record: Any, fallback_id: str, origin: str, collection: str
-) -> ParsedArticle:
-    """One JSON object with at least `text`; `id` and `text` are kept verbatim."""
-    if not isinstance(record, dict):
-        raise InputError(f'{origin}: expected a JSON object with a "text" field')
-    text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f'{origin}: no "text" field, or it is empty')
-    article_id = record.get("id")
-    article = Article(
-        id=str(article_id) if article_id not in (None, "") else fallback_id,
-        title=_str_or_none(record.get("title")) or _fallback_title(fallback_id),
-        text=text,
-        date=_normalise_date(record.get("date")),
-        source=_str_or_none(record.get("source")),
-        url=_str_or_none(record.get("url")),
-        collection=collection,
-    )
-    return _with_cleanup(article, (), 0, origin)
+def iter_stream(
+    stream: IO[bytes],
+    name: str,
+    article_id: str,
+    origin: str,
+    collection: str,
+    max_article_bytes: int,
+) -> Iterator[Item]:
+    """Articles (and problems of single lines or records) of one file, by its name's suffix.
 
-
-def parse_bytes(
-    data: bytes, name: str, article_id: str, origin: str, collection: str = SHARED_COLLECTION
-) -> tuple[list[ParsedArticle], list[SourceProblem]]:
-    """Parse one file's bytes by its name's suffix. Used for files on disk and uploads alike."""
+    The caller has bounded the stream's size: by the article limit for a single-article
+    file, by the collection limit for `.jsonl` and `.json`.
+    """
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(
             f"{origin}: unsupported file type {suffix or '(none)'}; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    text = decode_text(data, origin)
     if suffix == ".jsonl":
-        return _parse_jsonl(text, article_id, origin, collection)
+        head = stream.read(8192)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(f"{origin}: a .jsonl file must be UTF-8, not UTF-16")
+        if not head.strip():
+            raise InputError(f"{origin}: empty file")
+        if b"\x00" in head:
+            raise InputError(f"{origin}: binary file, not text")
+        stream.seek(0)
+        yield from iter_jsonl(stream, article_id, origin, collection, max_article_bytes)
+        return
+    text = decode_text(stream.read(), origin)
     if suffix == ".json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{origin}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-        records = loaded if isinstance(loaded, list) else [loaded]
-        return _collect(
-            (
-                article_from_record(
-                    r, f"{article_id}#{i}" if len(records) > 1 else article_id, origin, collection
-                )
-                for i, r in enumerate(records)
-            ),
-            origin,
-        )
-    if suffix in (".html", ".htm"):
-        return [parse_html(text, article_id, origin, collection)], []
-    if suffix in (".md", ".markdown"):
-        return [parse_markdown(text, article_id, origin, collection)], []
-    return [parse_plain_text(text, article_id, origin, collection)], []
+        yield from iter_json(text, article_id, origin, collection, max_article_bytes)
+    elif suffix in (".html", ".htm"):
+        yield parse_html(text, article_id, origin, collection)
+    elif suffix in (".md", ".markdown"):
+        yield parse_markdown(text, article_id, origin, collection)
+    else:
+        yield parse_plain_text(text, article_id, origin, collection)
 
 
-def _parse_jsonl(
-    text: str, stem: str, origin: str, collection: str
+def iter_bytes(
+    data: bytes,
+    name: str,
+    article_id: str,
+    origin: str,
+    collection: str,
+    max_article_bytes: int,
+) -> Iterator[Item]:
+    return iter_stream(io.BytesIO(data), name, article_id, origin, collection, max_article_bytes)
+
+
+def parse_bytes(
+    data: bytes,
+    name: str,
+    article_id: str,
+    origin: str,
+    collection: str = SHARED_COLLECTION,
+    max_article_bytes: int | None = None,
 ) -> tuple[list[ParsedArticle], list[SourceProblem]]:
+    """Parse one file's bytes by its name's suffix; each article of a collection file is
+    limited to `max_article_bytes` (by default, the size of `data`)."""
+    limit = len(data) if max_article_bytes is None else max_article_bytes
+    return split_items(iter_bytes(data, name, article_id, origin, collection, limit))
+
+
+def split_items(items: Iterable[Item]) -> tuple[list[ParsedArticle], list[SourceProblem]]:
     articles: list[ParsedArticle] = []
     problems: list[SourceProblem] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{origin} line {number}"
-        try:
-            record = json.loads(line)
-            articles.append(article_from_record(record, f"{stem}:{number}", where, collection))
-        except json.JSONDecodeError as exc:
-            problems.append(SourceProblem(where, f"invalid JSON ({exc.msg})"))
-        except InputError as exc:
-            problems.append(SourceProblem(where, str(exc).removeprefix(f"{where}: ")))
-    if not articles and not problems:
-        raise InputError(f"{origin}: no articles in the file")
+    for item in items:
+        if isinstance(item, ParsedArticle):
+            articles.append(item)
+        else:
+            problems.append(item)
     return articles, problems
 
 
-def _collect(
-    items: Iterator[ParsedArticle], origin: str
-) -> tuple[list[ParsedArticle], list[SourceProblem]]:
-    articles: list[ParsedArticle] = []
-    problems: list[SourceProblem] = []
-    while True:
-        try:
-            articles.append(next(items))
-        except StopIteration:
-            return articles, problems
-        except InputError as exc:
-            problems.append(SourceProblem(origin, str(exc).removeprefix(f"{origin}: ")))
-
-
 def read_file(
-    path: Path, article_id: str, max_bytes: int, collection: str = SHARED_COLLECTION
-) -> tuple[list[ParsedArticle], list[SourceProblem]]:
+    path: Path, article_id: str, limits: ReadLimits, collection: str = SHARED_COLLECTION
+) -> Iterator[Item]:
+    """The items of one file on disk; its size is checked before anything is read."""
     origin = str(path)
+    is_collection = path.suffix.lower() in COLLECTION_SUFFIXES
+    limit = limits.max_collection_bytes if is_collection else limits.max_article_bytes
     try:
         size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"{origin}: too large ({size} bytes, limit {max_bytes})")
-        data = path.read_bytes()
+        if size > limit:
+            what = "collection file too large" if is_collection else "too large"
+            raise InputError(f"{origin}: {what} ({size} bytes, limit {limit})")
+        with path.open("rb") as stream:
+            yield from iter_stream(
+                stream, path.name, article_id, origin, collection, limits.max_article_bytes
+            )
     except OSError as exc:
-        raise InputError(f"{origin}: cannot read ({exc.strerror})") from None
-    return parse_bytes(data, path.name, article_id, origin, collection)
+        raise InputError(f"{origin}: cannot read ({exc.strerror or exc})") from None
+
+
+def parse_fetched(fetched: Fetched, source: str, collection: str) -> ParsedArticle:
+    """The article in a page fetched for the link `source` (HTML, plain text or Markdown)."""
+    text = decode_text(fetched.body, source, fetched.charset)
+    if fetched.content_type in ("text/plain", "text/markdown"):
+        # Markdown keeps its front matter and heading rules whether it comes from disk or a link.
+        parse = parse_markdown if fetched.content_type == "text/markdown" else parse_plain_text
+        parsed = parse(text, source, source, collection)
+        return ParsedArticle(
+            article=dataclasses.replace(parsed.article, url=parsed.article.url or fetched.url),
+            excluded=parsed.excluded,
+            origin=parsed.origin,
+        )
+    if fetched.content_type not in ("text/html", "application/xhtml+xml"):
+        raise InputError(f"{source}: not an article page ({fetched.content_type})")
+    return parse_html(text, source, source, collection, url=fetched.url)
+
+
+def fetched_items(fetched: Fetched, source: str, collection: str) -> Iterator[Item]:
+    yield parse_fetched(fetched, source, collection)
+
+
+def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Fetched:
+    return fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
 
 
 def read_url(
@@ -273,21 +310,14 @@ def read_url(
     timeout: float,
     allow_private: bool,
     collection: str = SHARED_COLLECTION,
+    run: Runner = in_process,
 ) -> ParsedArticle:
+    """The article at `url`: fetched here, parsed by `run`."""
     fetched = fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
-    text = decode_text(fetched.body, url, fetched.charset)
-    if fetched.content_type in ("text/plain", "text/markdown"):
-        # Markdown keeps its front matter and heading rules whether it comes from disk or a link.
-        parse = parse_markdown if fetched.content_type == "text/markdown" else parse_plain_text
-        parsed = parse(text, url, url, collection)
-        return ParsedArticle(
-            article=dataclasses.replace(parsed.article, url=parsed.article.url or fetched.url),
-            excluded=parsed.excluded,
-            origin=url,
-        )
-    if fetched.content_type not in ("text/html", "application/xhtml+xml"):
-        raise InputError(f"{url}: not an article page ({fetched.content_type})")
-    return parse_html(text, url, url, collection, url=fetched.url)
+    articles, _ = split_items(run(functools.partial(fetched_items, fetched, url, collection), url))
+    if not articles:
+        raise InputError(f"{url}: no article text found in the page")
+    return articles[0]
 
 
 def iter_article_files(folder: Path) -> Iterator[Path]:
@@ -302,86 +332,71 @@ def read_sources(
     sources: Iterable[str],
     *,
     max_bytes: int,
+    max_collection_bytes: int | None = None,
     timeout: float = 15.0,
     allow_private: bool = True,
     collection: str = SHARED_COLLECTION,
+    run: Runner = in_process,
 ) -> ReadReport:
-    """Read every source; each bad one becomes a `SourceProblem` and the rest go on."""
+    """Read every source; each bad one becomes a `SourceProblem` and the rest go on.
+
+    `max_bytes` limits each article; `max_collection_bytes` (by default the same) each
+    `.jsonl` or `.json` file as a whole. `run` reads each file or fetched page.
+    """
+    limits = ReadLimits(max_bytes, max_collection_bytes or max_bytes)
     report = ReadReport()
     for source in sources:
-        try:
-            if is_url(source):
-                report.articles.append(
-                    read_url(
-                        source,
-                        max_bytes=max_bytes,
-                        timeout=timeout,
-                        allow_private=allow_private,
-                        collection=collection,
-                    )
+        if is_url(source):
+            fetch_and_read = functools.partial(
+                read_url,
+                source,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private=allow_private,
+                collection=collection,
+                run=run,
+            )
+            _read_one(report, source, functools.partial(_as_items, fetch_and_read))
+            continue
+        path = Path(source)
+        if path.is_dir():
+            for file in iter_article_files(path):
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    reason = f"unsupported file type {file.suffix or '(none)'}, skipped"
+                    report.problems.append(problem(str(file), reason))
+                    continue
+                job = functools.partial(
+                    read_file, file, file.relative_to(path).as_posix(), limits, collection
                 )
-                continue
-            path = Path(source)
-            if path.is_dir():
-                for file in iter_article_files(path):
-                    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                        report.problems.append(
-                            SourceProblem(
-                                str(file),
-                                f"unsupported file type {file.suffix or '(none)'}, skipped",
-                            )
-                        )
-                        continue
-                    _read_one(
-                        file, file.relative_to(path).as_posix(), max_bytes, collection, report
-                    )
-            elif path.is_file():
-                _read_one(path, path.name, max_bytes, collection, report)
-            else:
-                raise InputError(f"{source}: no such file or folder")
-        except InputError as exc:
-            report.problems.append(_problem(source, exc))
+                _read_one(report, str(file), functools.partial(run, job, str(file)))
+        elif path.is_file():
+            job = functools.partial(read_file, path, path.name, limits, collection)
+            _read_one(report, source, functools.partial(run, job, source))
+        else:
+            report.problems.append(problem(source, "no such file or folder"))
     return report
 
 
-def _read_one(
-    path: Path, article_id: str, max_bytes: int, collection: str, report: ReadReport
-) -> None:
+def _read_one(report: ReadReport, origin: str, items: Callable[[], Iterable[Item]]) -> None:
+    """Add one source's articles and problems to `report`; whatever goes wrong reading it is
+    that source's problem alone, after the articles it gave so far."""
     try:
-        articles, problems = read_file(path, article_id, max_bytes, collection)
+        for item in items():
+            if isinstance(item, ParsedArticle):
+                report.articles.append(item)
+            else:
+                report.problems.append(item)
     except InputError as exc:
-        report.problems.append(_problem(str(path), exc))
-        return
-    report.articles.extend(articles)
-    report.problems.extend(problems)
+        report.problems.append(problem(origin, str(exc).removeprefix(f"{origin}: ")))
+    except Exception as exc:
+        # A bug in a reader (or a library under it) must not cost the build every other file.
+        log.exception("unexpected error while reading %s", origin)
+        report.problems.append(problem(origin, f"unexpected error while reading ({_brief(exc)})"))
 
 
-def _problem(origin: str, exc: InputError) -> SourceProblem:
-    return SourceProblem(origin, str(exc).removeprefix(f"{origin}: "))
+def _as_items(read: Callable[[], ParsedArticle]) -> list[Item]:
+    return [read()]
 
 
-def _str_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _normalise_date(value: Any) -> str | None:
-    """ISO date when the value is recognisably a date; the given text otherwise."""
-    text = _str_or_none(value)
-    if text is None:
-        return None
-    if re.match(r"^\d{4}-\d{2}-\d{2}", text):
-        return text[:10]
-    parsed = parse_date(text)
-    return parsed.isoformat() if parsed else text
-
-
-def _fallback_title(article_id: str) -> str:
-    stem = (
-        Path(article_id.split("#")[0]).stem
-        if "/" in article_id or "." in article_id
-        else article_id
-    )
-    return stem.replace("_", " ").replace("-", " ").strip() or article_id
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"

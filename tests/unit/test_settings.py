@@ -95,6 +95,9 @@ def test_conversions() -> None:
         ("ARTICLEBOT_OWNER_IDS", "alice"),
         ("ARTICLEBOT_MAX_ARTICLE_BYTES", "-1"),
         ("ARTICLEBOT_FETCH_TIMEOUT", "0"),
+        ("ARTICLEBOT_MAX_COLLECTION_BYTES", "0"),
+        ("ARTICLEBOT_READ_TIMEOUT", "0"),
+        ("ARTICLEBOT_READ_MEMORY_MB", "100"),
         ("ARTICLEBOT_LOG_LEVEL", "chatty"),
     ],
 )
