@@ -52,6 +52,36 @@ def _blocks(text: str) -> Iterator[Span]:
             start = None
 
 
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = set(_OPENERS.values())
+# syntok looks ahead from every opening bracket for its closer, so a run of unclosed ones is
+# quadratic (20,000 "[" took seconds). Brackets closed within this many characters keep their
+# meaning for the segmenter; the rest are blanked, one space for one character, so offsets
+# into the chunk stay exact.
+_BRACKET_REACH = 1000
+
+
+def _mask_open_brackets(chunk: str) -> str:
+    if not any(c in _OPENERS for c in chunk):
+        return chunk
+    open_at: list[int] = []
+    masked: list[int] = []
+    for i, c in enumerate(chunk):
+        if c in _OPENERS:
+            open_at.append(i)
+        elif c in _CLOSERS and open_at and _OPENERS[chunk[open_at[-1]]] == c:
+            start = open_at.pop()
+            if i - start > _BRACKET_REACH:
+                masked.append(start)
+    masked.extend(open_at)
+    if not masked:
+        return chunk
+    chars = list(chunk)
+    for i in masked:
+        chars[i] = " "
+    return "".join(chars)
+
+
 def _trimmed(text: str, start: int, end: int) -> Span | None:
     while start < end and text[start].isspace():
         start += 1
@@ -116,7 +146,7 @@ def _segment(text: str, skip: list[Span]) -> list[Span]:
     for block in _blocks(text):
         if any(s.start <= block.start and block.end <= s.end for s in skip):
             continue
-        chunk = text[block.start : block.end]
+        chunk = _mask_open_brackets(text[block.start : block.end])
         for paragraph in syntok.analyze(chunk):
             for sentence in paragraph:
                 tokens = list(sentence)

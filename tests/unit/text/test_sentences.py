@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.models import Span
-from index.text.sentences import split_sentences
+from index.text.sentences import _mask_open_brackets, split_sentences
 
 NEWS = """Senate passes infrastructure bill
 
@@ -198,3 +198,17 @@ def test_an_attribution_after_excluded_text_stays_apart() -> None:
     footer = text.index("Leave")
     excluded = (Span(footer, footer + len("Leave a Reply")),)
     assert sentences_of(text, excluded) == ["“We spoke.”", "McNaldy"]
+
+
+def test_unclosed_brackets_are_blanked_for_the_segmenter_only() -> None:
+    # syntok searches ahead from every unclosed bracket (quadratic in a run of them); the
+    # segmenter sees them blanked, one for one, while the spans still index the real text.
+    text = "He left (at noon). " + "[x," * 3000 + " Then [she] came."
+    spans = split_sentences(text)
+    assert text[spans[0].start : spans[0].end].startswith("He left (at noon).")
+    assert text[spans[-1].start : spans[-1].end].endswith("Then [she] came.")
+    assert text[spans[-1].end - len("[she] came.") :].startswith("[she]")
+    masked = _mask_open_brackets(text)
+    assert len(masked) == len(text)
+    assert "(at noon)" in masked and "[she]" in masked
+    assert "[" not in masked.replace("[she]", "")
