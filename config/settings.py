@@ -63,6 +63,8 @@ class Settings:
     # Retention of feed articles per collection (0 = no limit); hand-added articles stay.
     feed_max_age_days: float = 30.0
     feed_max_articles: int = 5000
+    # Per-member pause between button presses on answers (More, Context, votes).
+    button_cooldown_seconds: float = 1.0
     # A passage that this many distinct members of a server voted down ranks lower there.
     downvotes_to_demote: int = 3
     # Buttons on answers older than this answer "expired" (0 = kept for ever).
