@@ -28,6 +28,7 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
     att = fake.add_attachment(b"...", "a.txt", "text/plain")     # FakeAttachment (url on the fake)
 
     await fake.wait_until_identified(timeout=10)
+    await fake.wait_until_disconnected(timeout=10)  # e.g. after the bot process stopped
     ix = await fake.invoke_slash("kb articles add", {"file": att}, channel_id=..., user_id=...)
     #    name may hold the whole path; or pass group=/subcommand=. Unsynced commands, unknown or
     #    missing options and commands hidden by default_member_permissions raise FakeDiscordError
@@ -1348,6 +1349,14 @@ class FakeDiscord:
             "the bot to identify",
         )
 
+    async def wait_until_disconnected(self, timeout: float = 10.0) -> None:
+        """Wait until no bot session is connected (the bot process stopped)."""
+        await self._notifier.wait_for(
+            lambda: True if self._live_connection() is None else None,
+            timeout,
+            "the bot to disconnect",
+        )
+
     async def wait_until_reconnected(self, timeout: float = 10.0) -> str:
         """After a disruption: wait for a new live session; returns "resumed" or "identified"."""
 
@@ -1569,11 +1578,13 @@ class FakeDiscord:
         *,
         user_id: int,
         locale: str = "en-US",
+        forged: bool = False,
         timeout: float = 5.0,
     ) -> FakeInteraction:
         """Dispatch INTERACTION_CREATE type 3: ``user_id`` presses the button ``custom_id`` of
         ``message``. Like Discord's client, refuses a button that is missing or disabled, on a
-        deleted message, or on another user's ephemeral message."""
+        deleted message, or on another user's ephemeral message; ``forged=True`` skips the
+        last check, to play a crafted request the bot must refuse by itself."""
         if message.deleted:
             raise FakeDiscordError(f"message {message.id} was deleted")
         button = next((b for b in self.buttons(message) if b.get("custom_id") == custom_id), None)
@@ -1581,7 +1592,7 @@ class FakeDiscord:
             raise FakeDiscordError(f"message {message.id} has no button {custom_id!r}")
         if button.get("disabled"):
             raise FakeDiscordError(f"the button {custom_id!r} is disabled")
-        if message.ephemeral:
+        if message.ephemeral and not forged:
             owner = self._interactions.get(message.interaction_id or 0)
             if owner is not None and owner.user_id != user_id:
                 raise FakeDiscordError("an ephemeral message is seen only by its recipient")
