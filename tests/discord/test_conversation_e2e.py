@@ -216,3 +216,56 @@ async def test_an_expired_answer_gets_one_short_line(
     assert line.content == "That answer has expired or is unknown; ask the question again."
     # The answer itself is left as it was.
     assert ix.update_delay is None
+
+
+async def test_feedback_lists_and_clears_down_votes_for_admins_only(
+    articlebot: ArticleBot, discord_at_fake: FakeDiscord, engine: Engine
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    answer = await ask(fake, KIRBY, world.member, world.channel.id)
+    down = str(button(fake, answer, "down")["custom_id"])
+    await (await fake.press_button(answer, down, user_id=world.member.id)).wait_for_final(ANSWER)
+    (passage,) = engine.feedback_report(f"guild:{world.guild.id}").passages
+
+    denied = await fake.invoke_slash(
+        "feedback", channel_id=world.channel.id, user_id=world.member.id, permission_override=True
+    )
+    report = await fake.invoke_slash(
+        "feedback", channel_id=world.channel.id, user_id=world.admin.id
+    )
+    shown = await report.wait_for_final(ANSWER)
+    cleared = await fake.invoke_slash(
+        "feedback",
+        {"clear": passage.passage_id},
+        channel_id=world.channel.id,
+        user_id=world.admin.id,
+    )
+    done = await cleared.wait_for_final(ANSWER)
+
+    assert (await denied.wait_for_final(ANSWER)).content == (
+        "You need the Manage Server permission for this command."
+    )
+    assert shown.ephemeral
+    assert_embed_fits(shown.embeds[0])
+    assert passage.passage_id in shown.text and "👎 1" in shown.text
+    assert done.content.startswith("Cleared 1 vote(s)")
+    assert engine.feedback_report(f"guild:{world.guild.id}").passages == ()
+
+
+async def test_button_presses_share_a_per_member_rate_limit(
+    discord_at_fake: FakeDiscord, bot_settings: Settings, engine: Engine
+) -> None:
+    fake, world = discord_at_fake, discord_at_fake.world
+    settings = dataclasses.replace(bot_settings, button_cooldown_seconds=60.0)
+    async with running_articlebot(fake, settings, engine):
+        answer = await ask(fake, KIRBY, world.member, world.channel.id)
+        ctx = str(button(fake, answer, "ctx")["custom_id"])
+        first = await fake.press_button(answer, ctx, user_id=world.member.id)
+        await first.wait_for_final(ANSWER)
+        second = await fake.press_button(answer, ctx, user_id=world.member.id)
+        refused = await second.wait_for_final(ANSWER)
+        other = await fake.press_button(answer, ctx, user_id=world.admin.id)
+        allowed = await other.wait_for_final(ANSWER)
+
+    assert refused.ephemeral and refused.content.startswith("You asked a moment ago; try again")
+    assert allowed.embeds and not allowed.content
