@@ -75,25 +75,40 @@ def asked_by(user_mention: str) -> str:
 
 def feedback_embed(report: FeedbackReport) -> discord.Embed:
     embed = discord.Embed(title="Feedback on answers in this server", colour=ANSWER_COLOUR)
-    lines = []
-    for p in report.passages[:10]:
-        mark = " (ranked lower here)" if p.demoted else ""
-        lines.append(
-            f"• 👎 {p.down} 👍 {p.up}{mark} — {clip(one_line(p.title), 80)}: "
-            f"“{clip(one_line(p.quote), 120)}” id `{p.passage_id[:80].replace('`', '')}`"
-        )
-    value = "\n".join(lines) or "No down-voted passages."
-    embed.add_field(name="Most down-voted passages", value=value[:FIELD_VALUE_LIMIT], inline=False)
-    lines = []
-    for q in report.no_match[:10]:
-        moment = datetime.fromtimestamp(q.asked_at, UTC)
-        lines.append(f"• {moment:%Y-%m-%d %H:%M} — {clip(one_line(q.question), 150)}")
-    value = "\n".join(lines) or "None yet."
+    passages = [
+        f"• 👎 {p.down} 👍 {p.up}{' (ranked lower here)' if p.demoted else ''} — "
+        f"{clip(one_line(p.title), 80)}: “{clip(one_line(p.quote), 120)}” "
+        f"id `{p.passage_id[:150].replace('`', '')}`"
+        for p in report.passages
+    ]
     embed.add_field(
-        name="Latest questions with no match", value=value[:FIELD_VALUE_LIMIT], inline=False
+        name="Most down-voted passages",
+        value=_lines(passages, FIELD_VALUE_LIMIT) or "No down-voted passages.",
+        inline=False,
+    )
+    questions = [
+        f"• {datetime.fromtimestamp(q.asked_at, UTC):%Y-%m-%d %H:%M} — "
+        f"{clip(one_line(q.question), 150)}"
+        for q in report.no_match
+    ]
+    embed.add_field(
+        name="Latest questions with no match",
+        value=_lines(questions, FIELD_VALUE_LIMIT) or "None yet.",
+        inline=False,
     )
     embed.set_footer(
         text=f"A passage that {report.threshold} members voted down ranks lower in this server. "
         "Clear its votes with /feedback clear passage:<id>."
     )
     return embed
+
+
+def _lines(lines: list[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` characters."""
+    text = ""
+    for line in lines:
+        candidate = f"{text}\n{line}" if text else line
+        if len(candidate) > limit:
+            break
+        text = candidate
+    return text
