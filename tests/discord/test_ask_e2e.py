@@ -257,6 +257,7 @@ async def test_owner_syncs_commands_from_chat_and_others_just_ask(
     assert done.content.startswith(f"Synced 5 commands in server {world.guild.id}: /articles")
     assert {c["name"] for c in fake.synced_commands(world.guild.id)} == {
         "ask",
+        "feedback",
         "articles",
         "index",
         "reindex",
