@@ -71,7 +71,7 @@ class Settings:
     answer_retention_days: float = 30.0
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
-    followup_confidence: float = 0.6
+    followup_confidence: float = 0.78
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
