@@ -3,7 +3,8 @@
 More pages through the hits and stops at the last page; Context is ephemeral and holds the
 quote; a second vote replaces the first; enough down-votes demote a passage in one server
 only; Post to channel is the asker's alone; a reply to an answer is a follow-up; an expired
-answer gets one short line. Press-to-update times are printed (run with -s to see them).
+answer gets one short line, and a reply to it is answered on its own terms. Press-to-update
+times are printed (run with -s to see them).
 """
 
 from __future__ import annotations
@@ -211,7 +212,14 @@ async def test_an_expired_answer_gets_one_short_line(
             answer, str(button(fake, answer, "more")["custom_id"]), user_id=world.member.id
         )
         (line,) = await ix.wait_for_followups(1, ANSWER)
+        await fake.post_user_message(
+            world.channel.id, world.member.id, KIRBY, mention_bot=True, reply_to=answer.id
+        )
+        reply = await fake.wait_for_bot_message(world.channel.id, timeout=ANSWER)
 
+    # A reply to an expired answer is answered on its own terms.
+    assert reply.embeds and "description" not in reply.embeds[0]
+    assert reply.embeds[0]["fields"][0]["name"].startswith("The United States is attacking")
     assert line.ephemeral
     assert line.content == "That answer has expired or is unknown; ask the question again."
     # The answer itself is left as it was.

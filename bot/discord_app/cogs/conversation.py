@@ -29,7 +29,8 @@ from bot.discord_app.render_conversation import (
     vote_line,
 )
 from bot.discord_app.scope import answer_scope, searched_collections
-from index.errors import InputError
+from index.errors import InputError, UnknownAnswerError
+from index.models import FollowupResult
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -162,7 +163,12 @@ class Conversation(commands.Cog):
             engine = self.bot.engine
 
             def search() -> tuple[discord.Embed, discord.ui.View]:
-                found = engine.ask_followup(question, answer_id, k, collections, origin.scope)
+                try:
+                    found = engine.ask_followup(question, answer_id, k, collections, origin.scope)
+                except UnknownAnswerError:
+                    # The earlier answer has expired: the reply is answered on its own terms.
+                    alone = engine.ask(question, k, collections, scope=origin.scope)
+                    found = FollowupResult(alone, question, with_context=False)
                 embed = answer_embed(found.result, IndexFacts.of(engine.status(), collections))
                 if found.with_context:
                     followup_note(embed, engine.answer(answer_id, origin.scope).question)
