@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         help="index only the first N articles (and ask their questions)",
     )
 
+    fb = sub.add_parser(
+        "feedback", parents=[common], help="down-voted passages and unanswered questions"
+    )
+    fb.add_argument("--json", action="store_true", help="JSON output")
+    fb.add_argument("--scope", help="one server's scope, e.g. guild:123 (default: all)")
+    fb.add_argument("--clear", metavar="PASSAGE_ID", help="forget the votes on a passage")
+
     sub.add_parser(
         "start",
         parents=[common],
@@ -262,6 +269,30 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_eval(settings, args.dataset, args.compare, args.no_match, args.limit, args.articles)
 
 
+def _cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from bot.render_text import render_feedback
+    from index.engine import FeedbackDesk
+
+    desk = FeedbackDesk.open(settings)
+    if args.clear is not None:
+        if args.scope is None:
+            raise ArticlebotError("--clear needs --scope: votes are kept per server")
+        removed = desk.clear(args.scope, args.clear)
+        print(f"Cleared {removed} vote(s) on {args.clear} in {args.scope}.")
+        return 0
+    scopes = [args.scope] if args.scope is not None else desk.scopes()
+    for scope in scopes:
+        report = desk.report(scope)
+        print(
+            json.dumps(asdict(report), ensure_ascii=False) if args.json else render_feedback(report)
+        )
+    if not scopes and not args.json:
+        print("No votes and no unanswered questions yet.")
+    return 0
+
+
 def _cmd_start(settings: Settings) -> int:
     if settings.discord_token:
         return _cmd_run(settings)
@@ -307,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "start": lambda: _cmd_start(settings),
             "run": lambda: _cmd_run(settings),
             "sync": lambda: _cmd_sync(settings, args),
+            "feedback": lambda: _cmd_feedback(settings, args),
         }
         return handlers[args.command]()
     except ArticlebotError as exc:

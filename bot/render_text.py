@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime
 
-from index.models import ArticleRef, BuildReport, Hit, SearchResult
+from index.models import ArticleRef, BuildReport, FeedbackReport, Hit, SearchResult
 
 BOLD = "\x1b[1m"
 RESET = "\x1b[0m"
@@ -57,4 +58,24 @@ def render_build(report: BuildReport) -> str:
     if report.problems:
         lines.append(f"Skipped {len(report.problems)} input(s):")
         lines.extend(f"  - {p.origin}: {p.reason}" for p in report.problems)
+    return "\n".join(lines)
+
+
+def render_feedback(report: FeedbackReport) -> str:
+    lines = [f"Feedback in {report.scope} (demoted at {report.threshold} down-votes)"]
+    if report.passages:
+        lines.append("  Most down-voted passages:")
+        for p in report.passages:
+            mark = " [demoted]" if p.demoted else ""
+            lines.append(f"    -{p.down} +{p.up}{mark}  {p.passage_id}  {p.title}")
+            lines.append(f"        “{textwrap.shorten(p.quote, 90)}”")
+    else:
+        lines.append("  No down-voted passages.")
+    if report.no_match:
+        lines.append("  Latest questions with no match:")
+        for q in report.no_match:
+            moment = datetime.fromtimestamp(q.asked_at, UTC)
+            lines.append(f"    {moment:%Y-%m-%d %H:%M}  {textwrap.shorten(q.question, 90)}")
+    else:
+        lines.append("  No unanswered questions.")
     return "\n".join(lines)

@@ -67,6 +67,15 @@ class Settings:
     # Retention of feed articles per collection (0 = no limit); hand-added articles stay.
     feed_max_age_days: float = 30.0
     feed_max_articles: int = 5000
+    # Per-member pause between button presses on answers (More, Context, votes).
+    button_cooldown_seconds: float = 1.0
+    # A passage that this many distinct members of a server voted down ranks lower there.
+    downvotes_to_demote: int = 3
+    # Buttons on answers older than this answer "expired" (0 = kept for ever).
+    answer_retention_days: float = 30.0
+    # A follow-up with a pronoun whose own best match is below this is searched with the
+    # earlier question's context (calibrated with bench/followup_eval.py).
+    followup_confidence: float = 0.78
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
@@ -183,6 +192,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_FEED_MAX_NEW_ENTRIES must be at least 1")
     if s.feed_max_age_days < 0 or s.feed_max_articles < 0:
         raise SettingsError("ARTICLEBOT_FEED_MAX_AGE_DAYS and _MAX_ARTICLES must be 0 or more")
+    if s.downvotes_to_demote < 1:
+        raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
+    if s.answer_retention_days < 0:
+        raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

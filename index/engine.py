@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from config.settings import Settings
 from index.build import build_index
 from index.encode.embedder import Embedder
-from index.errors import IndexMissingError
+from index.errors import IndexMissingError, InputError, UnknownAnswerError
 from index.evaluate import (
     CUTOFFS,
     Dataset,
@@ -32,16 +33,31 @@ from index.evaluate import (
 from index.ingest.isolation import ReadBounds, ReaderProcess
 from index.ingest.readers import iter_bytes, read_sources, read_url, split_items
 from index.models import (
+    AnswerPage,
+    AnswerRecord,
     Article,
     BuildReport,
+    FeedbackReport,
+    FollowupResult,
+    Hit,
     Mode,
     ParsedArticle,
+    PreviousTurn,
     Progress,
+    QuoteContext,
     ReadReport,
     SearchResult,
+    ShownHit,
     SourceProblem,
+    VoteOutcome,
+    passage_id,
 )
+from index.query.context import quote_context
+from index.query.followup import expand, needs_context
+from index.query.hints import RankingHints
 from index.query.searcher import Searcher, SearchTuning
+from index.store.answers import AnswerStore, new_answer_id
+from index.store.feedback import FeedbackStore
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import Manifest, read_manifest
@@ -54,6 +70,7 @@ __all__ = [
     "Dataset",
     "DeclineCheck",
     "Engine",
+    "FeedbackDesk",
     "IndexStatus",
     "Scores",
     "decline_check",
@@ -66,6 +83,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# "More" shows at most this many pages of an answer, the first included.
+MAX_PAGES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +119,36 @@ def tuning_from(settings: Settings) -> SearchTuning:
     )
 
 
+class FeedbackDesk:
+    """What members said about answers, for admins; needs no model, so `articlebot feedback`
+    opens it alone with `FeedbackDesk.open`."""
+
+    def __init__(self, store: FeedbackStore, threshold: int) -> None:
+        self.store = store
+        self.threshold = threshold
+
+    @classmethod
+    def open(cls, settings: Settings) -> FeedbackDesk:
+        return cls(FeedbackStore(settings.data_dir), settings.downvotes_to_demote)
+
+    def report(self, scope: str, limit: int = 10) -> FeedbackReport:
+        return FeedbackReport(
+            scope,
+            self.threshold,
+            tuple(self.store.passages(scope, self.threshold, limit)),
+            tuple(self.store.no_match(scope, limit)),
+        )
+
+    def scopes(self) -> list[str]:
+        return self.store.scopes()
+
+    def clear(self, scope: str, passage: str) -> int:
+        removed = self.store.clear(scope, passage)
+        if not removed:
+            raise InputError(f"No votes on passage {passage!r} in {scope}.")
+        return removed
+
+
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -106,6 +156,9 @@ class Engine:
         self.library = Library(settings.data_dir)
         self._searcher: Searcher | None = None
         self._swap_lock = threading.Lock()
+        self._answers: AnswerStore | None = None
+        self._feedback: FeedbackStore | None = None
+        self._state_lock = threading.Lock()
 
     @property
     def data_dir(self) -> Path:
@@ -129,8 +182,166 @@ class Engine:
         k: int | None = None,
         collections: Collection[str] | None = None,
         mode: Mode = Mode.HYBRID,
+        scope: str | None = None,
     ) -> SearchResult:
-        return self.searcher().search(question, k or self.settings.top_k, collections, mode)
+        """The answer to `question`; passages demoted by `scope`'s votes rank lower."""
+        return self.searcher().search(
+            question, k or self.settings.top_k, collections, mode, hints=self._hints(scope)
+        )
+
+    # ------------------------------------------------------------ answers, votes, follow-ups
+
+    def answers(self) -> AnswerStore:
+        with self._state_lock:
+            if self._answers is None:
+                self._answers = AnswerStore(self.data_dir, self.settings.answer_retention_days)
+            return self._answers
+
+    def feedback(self) -> FeedbackStore:
+        with self._state_lock:
+            if self._feedback is None:
+                self._feedback = FeedbackStore(self.data_dir)
+            return self._feedback
+
+    def _hints(self, scope: str | None, prefer: Collection[str] = ()) -> RankingHints | None:
+        demoted = (
+            self.feedback().demoted(scope, self.settings.downvotes_to_demote)
+            if scope is not None
+            else frozenset()
+        )
+        hints = RankingHints(demoted, frozenset(prefer))
+        return hints if hints else None
+
+    def remember_answer(
+        self,
+        result: SearchResult,
+        *,
+        scope: str,
+        asker: str,
+        k: int,
+        collections: Collection[str] | None = None,
+        private: bool = False,
+    ) -> str:
+        """Store a sent answer (for later buttons) and return its id; a "no match" answer
+        also goes into `scope`'s log of what the collection is missing."""
+        record = AnswerRecord(
+            id=new_answer_id(),
+            scope=scope,
+            question=result.question,
+            collections=None if collections is None else tuple(sorted(collections)),
+            k=k,
+            asker=asker,
+            private=private,
+            created_at=time.time(),
+            matched=result.matched,
+            pages=(tuple(_shown(h) for h in result.hits),),
+        )
+        self.answers().add(record)
+        if not result.matched:
+            self.feedback().log_no_match(scope, result.question)
+        return record.id
+
+    def answer(self, answer_id: str, scope: str | None = None) -> AnswerRecord:
+        """A stored answer; one from another scope is as unknown as a missing one."""
+        record = self.answers().get(answer_id)
+        if scope is not None and record.scope != scope:
+            raise UnknownAnswerError()
+        return record
+
+    def more(self, answer_id: str, page: int, scope: str | None = None) -> AnswerPage:
+        """Page `page` (0-based, below MAX_PAGES) of an answer: the next hits for the same
+        question, collections and scope."""
+        record = self.answer(answer_id, scope)
+        if not record.matched:
+            raise InputError("That question had no match; there is nothing more to show.")
+        if not 0 <= page < MAX_PAGES:
+            raise InputError(f"An answer has at most {MAX_PAGES} pages.")
+        # One result past this page says whether another page exists.
+        wanted = record.k * (page + 1) + 1
+        full = self.searcher().search(
+            record.question,
+            wanted,
+            record.collections,
+            apply_threshold=False,
+            hints=self._hints(record.scope),
+        )
+        hits = full.hits[record.k * page : record.k * (page + 1)]
+        self.answers().set_page(answer_id, page, [_shown(h) for h in hits])
+        last = page == MAX_PAGES - 1 or len(full.hits) < wanted or not hits
+        result = SearchResult(record.question, hits, bool(hits), best_score=full.best_score)
+        return AnswerPage(record, page, result, last)
+
+    def context(
+        self, answer_id: str, scope: str | None = None, page: int = 0, rank: int = 0
+    ) -> QuoteContext:
+        """The paragraph around the quote of hit `rank` on page `page` of an answer."""
+        hit = self._shown_hit(self.answer(answer_id, scope), page, rank)
+        found = self.searcher().article(hit.article_id)
+        if found is None:
+            raise InputError("That article is no longer in the index.")
+        ref, text = found
+        return quote_context(ref, text, hit.quote_start, hit.quote_end)
+
+    def vote(
+        self, scope: str, answer_id: str, passage: str, member: str, value: int
+    ) -> VoteOutcome:
+        """`member`'s vote (+1 or -1) on `passage` of an answer; it replaces their earlier
+        vote on the same answer."""
+        if value not in (1, -1):
+            raise InputError("A vote is +1 or -1.")
+        record = self.answer(answer_id, scope)
+        hit = next((h for p in record.pages for h in p if h.passage_id == passage), None)
+        if hit is None:
+            raise InputError("That passage is not part of this answer.")
+        return self.feedback().vote(
+            scope, answer_id, hit, member, value, self.settings.downvotes_to_demote
+        )
+
+    def feedback_report(self, scope: str, limit: int = 10) -> FeedbackReport:
+        return self.feedback_desk().report(scope, limit)
+
+    def feedback_scopes(self) -> list[str]:
+        return self.feedback_desk().scopes()
+
+    def clear_votes(self, scope: str, passage: str) -> int:
+        """Forget every vote on `passage` in `scope`; returns how many there were."""
+        return self.feedback_desk().clear(scope, passage)
+
+    def feedback_desk(self) -> FeedbackDesk:
+        return FeedbackDesk(self.feedback(), self.settings.downvotes_to_demote)
+
+    def ask_followup(
+        self,
+        question: str,
+        previous: str | PreviousTurn,
+        k: int | None = None,
+        collections: Collection[str] | None = None,
+        scope: str | None = None,
+    ) -> FollowupResult:
+        """Answer `question` as a reply to an earlier answer (its id) or question."""
+        if isinstance(previous, str):
+            record = self.answer(previous, scope)
+            first = record.pages[0] if record.pages else ()
+            previous = PreviousTurn(record.question, tuple(h.article_id for h in first))
+        k = k or self.settings.top_k
+        alone = self.ask(question, k, collections, scope=scope)
+        if not needs_context(question, alone.best_score, self.settings.followup_confidence):
+            return FollowupResult(alone, question, with_context=False)
+        searched = expand(question, previous.question)
+        result = self.searcher().search(
+            searched, k, collections, hints=self._hints(scope, previous.article_ids)
+        )
+        # The user asked their own words; the terms added are how it was searched.
+        shown = SearchResult(
+            question, result.hits, result.matched, result.nearest, result.best_score
+        )
+        return FollowupResult(shown, searched, with_context=True)
+
+    @staticmethod
+    def _shown_hit(record: AnswerRecord, page: int, rank: int) -> ShownHit:
+        if page >= len(record.pages) or rank >= len(record.pages[page]):
+            raise InputError("That answer has no such passage.")
+        return record.pages[page][rank]
 
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
         """The operator's sources (settings, or those given) plus every admin-added article."""
@@ -238,6 +449,18 @@ class Engine:
         """What the live index holds, read from its manifest without loading the model."""
         folder = DataDir(data_dir).current()
         return _status(data_dir, folder.name, read_manifest(folder))
+
+
+def _shown(hit: Hit) -> ShownHit:
+    return ShownHit(
+        passage_id=passage_id(hit.article.id, hit.char_start, hit.char_end),
+        article_id=hit.article.id,
+        title=hit.article.title,
+        url=hit.article.url,
+        quote=hit.quote,
+        quote_start=hit.quote_start,
+        quote_end=hit.quote_end,
+    )
 
 
 def _status(data_dir: Path, generation: str, manifest: Manifest) -> IndexStatus:

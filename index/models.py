@@ -211,3 +211,132 @@ class PollReport:
     feeds: list[FeedPollResult] = field(default_factory=list)
     pruned: int = 0
     build: BuildReport | None = None
+
+
+# ---------------------------------------------------------------- conversation and feedback
+
+
+def passage_id(article_id: str, char_start: int, char_end: int) -> str:
+    """A passage's name that survives rebuilds: the article and the span it covers."""
+    return f"{article_id}#{char_start}-{char_end}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShownHit:
+    """One hit as an answer showed it, kept with the answer for later buttons."""
+
+    passage_id: str
+    article_id: str
+    title: str
+    url: str | None
+    quote: str
+    quote_start: int
+    quote_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """An answer that was sent: enough to page it, show its context and take votes on it,
+    after a restart too. `scope` is where votes on it count (a server); `asker` is an opaque
+    member id given by the face; `pages[i]` holds the hits page i showed."""
+
+    id: str
+    scope: str
+    question: str
+    collections: tuple[str, ...] | None
+    k: int
+    asker: str
+    private: bool
+    created_at: float
+    matched: bool
+    pages: tuple[tuple[ShownHit, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPage:
+    """Page `page` (0-based) of an answer; `last` is True when no further page exists."""
+
+    answer: AnswerRecord
+    page: int
+    result: SearchResult
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteContext:
+    """The paragraph around a quote. Offsets index the article's stored text."""
+
+    article: ArticleRef
+    paragraph: str
+    paragraph_start: int
+    quote_start: int
+    quote_end: int
+
+    @property
+    def before(self) -> str:
+        return self.paragraph[: self.quote_start - self.paragraph_start]
+
+    @property
+    def quote(self) -> str:
+        return self.paragraph[
+            self.quote_start - self.paragraph_start : self.quote_end - self.paragraph_start
+        ]
+
+    @property
+    def after(self) -> str:
+        return self.paragraph[self.quote_end - self.paragraph_start :]
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOutcome:
+    passage_id: str
+    value: int
+    previous: int | None
+    downvoters: int
+    demoted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PassageFeedback:
+    passage_id: str
+    article_id: str
+    title: str
+    quote: str
+    down: int
+    up: int
+    demoted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoMatchQuestion:
+    question: str
+    asked_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackReport:
+    """What a server's members said: the most down-voted passages (demoted once `threshold`
+    distinct members voted them down) and the latest questions that got "no match"."""
+
+    scope: str
+    threshold: int
+    passages: tuple[PassageFeedback, ...]
+    no_match: tuple[NoMatchQuestion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousTurn:
+    """The earlier question of a conversation, and the articles its answer quoted."""
+
+    question: str
+    article_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupResult:
+    """A follow-up's answer; `searched` is what was searched (the question, or the question
+    with the earlier question's terms) and `with_context` says which."""
+
+    result: SearchResult
+    searched: str
+    with_context: bool

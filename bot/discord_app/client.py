@@ -12,7 +12,10 @@ from discord.ext import commands
 from bot.discord_app.builds import BuildGate
 from bot.discord_app.cogs.admin import Admin
 from bot.discord_app.cogs.ask import Ask
+from bot.discord_app.cogs.conversation import Conversation
+from bot.discord_app.cogs.feedback import Feedback
 from bot.discord_app.cogs.owner import Owner
+from bot.discord_app.components import AnswerButton, answer_id_in
 from bot.discord_app.tree import ArticleTree
 from config.settings import Settings
 
@@ -61,8 +64,10 @@ class ArticleBot(commands.Bot):
         self._engine = engine
 
     async def setup_hook(self) -> None:
-        for cog in (Ask(self), Admin(self), Owner(self)):
+        for cog in (Ask(self), Admin(self), Owner(self), Conversation(self), Feedback(self)):
             await self.add_cog(cog)
+        # Buttons on answers sent before this start are answered too.
+        self.add_dynamic_items(AnswerButton)
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s, in %d servers", self.user, len(self.guilds))
@@ -84,4 +89,18 @@ class ArticleBot(commands.Bot):
         mentioned = self.user in message.mentions
         if mentioned or message.guild is None:
             question = re.sub(rf"<@!?{self.user.id}>", " ", message.content).strip()
-            self.dispatch("question", message, question)
+            earlier = self._replied_answer(message)
+            if earlier is not None and question:
+                self.dispatch("followup", message, question, earlier)
+            else:
+                self.dispatch("question", message, question)
+
+    def _replied_answer(self, message: discord.Message) -> str | None:
+        """The answer id of the bot's message that `message` replies to, if any."""
+        reference = message.reference
+        replied = reference.resolved if reference is not None else None
+        if not isinstance(replied, discord.Message) or self.user is None:
+            return None
+        if replied.author.id != self.user.id:
+            return None
+        return answer_id_in(replied)

@@ -17,7 +17,8 @@ import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.models import ArticleRef, Hit, Mode, SearchResult, Span
+from index.models import ArticleRef, Hit, Mode, SearchResult, Span, passage_id
+from index.query.hints import RankingHints
 from index.query.question import clean_question
 from index.query.quotes import best_sentence
 from index.store.database import Store
@@ -83,6 +84,7 @@ class Searcher:
         self._matrix = self._vectors.vectors()
         self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
         self.articles: list[ArticleRef] = self._store.article_refs()
+        self._article_rows = {a.id: i for i, a in enumerate(self.articles)}
         spans = self._store.passage_spans()
         self._text_keys = self._store.passage_text_keys()
         self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
@@ -112,6 +114,19 @@ class Searcher:
     def passage_lengths(self) -> np.ndarray:
         return self._passage_end - self._passage_start
 
+    def passage_id(self, row: int) -> str:
+        return passage_id(
+            self._article_id(row), int(self._passage_start[row]), int(self._passage_end[row])
+        )
+
+    def _article_id(self, row: int) -> str:
+        return self.articles[int(self._passage_article[row])].id
+
+    def article(self, article_id: str) -> tuple[ArticleRef, str] | None:
+        """An article's reference and stored text, or None when this index lacks it."""
+        row = self._article_rows.get(article_id)
+        return None if row is None else (self.articles[row], self._store.article_text(row))
+
     def _mask(
         self, collections: Collection[str] | None
     ) -> tuple[np.ndarray | None, faiss.IDSelector | None]:
@@ -132,7 +147,12 @@ class Searcher:
             return cached
 
     def _candidates(
-        self, question: str, query: np.ndarray, mode: Mode, collections: Collection[str] | None
+        self,
+        question: str,
+        query: np.ndarray,
+        mode: Mode,
+        collections: Collection[str] | None,
+        hints: RankingHints | None = None,
     ) -> list[_Candidate]:
         mask, selector = self._mask(collections)
         n = self.tuning.candidates
@@ -153,6 +173,10 @@ class Searcher:
         lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
         weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
         fused = (1 - weight) * dense + weight * lex
+        if hints:
+            fused = hints.adjust(
+                fused, [self.passage_id(int(r)) for r in rows], [self._article_id(r) for r in rows]
+            )
         order = np.argsort(-fused, kind="stable")
         return [
             _Candidate(int(rows[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order
@@ -165,13 +189,15 @@ class Searcher:
         collections: Collection[str] | None = None,
         mode: Mode = Mode.HYBRID,
         apply_threshold: bool = True,
+        hints: RankingHints | None = None,
     ) -> SearchResult:
-        """Top `k` hits for `question` among `collections` (all when None)."""
+        """Top `k` hits for `question` among `collections` (all when None); `hints`
+        (a server's demoted passages, a conversation's articles) adjust the ranking."""
         question = clean_question(question, self.tuning.max_question_chars)
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         query = self._embedder.encode([question])[0]
-        candidates = self._candidates(question, query, mode, collections)
+        candidates = self._candidates(question, query, mode, collections, hints)
         if not candidates:
             return SearchResult(question=question, hits=(), matched=False)
         weights = informativeness(question)

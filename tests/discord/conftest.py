@@ -104,6 +104,7 @@ def make_settings(tmp_path: Path, fake: FakeDiscord, **overrides: Any) -> Settin
         "sources": [str(SEEDS)],
         "allow_private_urls": True,
         "ask_cooldown_seconds": 0.0,
+        "button_cooldown_seconds": 0.0,
         "max_attachment_bytes": 20_000,
         "fetch_timeout": 10.0,
         "discord_api_base": fake.api_base,

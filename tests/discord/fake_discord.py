@@ -28,6 +28,7 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
     att = fake.add_attachment(b"...", "a.txt", "text/plain")     # FakeAttachment (url on the fake)
 
     await fake.wait_until_identified(timeout=10)
+    await fake.wait_until_disconnected(timeout=10)  # e.g. after the bot process stopped
     ix = await fake.invoke_slash("kb articles add", {"file": att}, channel_id=..., user_id=...)
     #    name may hold the whole path; or pass group=/subcommand=. Unsynced commands, unknown or
     #    missing options and commands hidden by default_member_permissions raise FakeDiscordError
@@ -41,7 +42,16 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
                                         channel_id=..., user_id=...)  # type 4, same checks
     choices = await ix.wait_for_choices(timeout=5)  # -> [{"name", "value"}, ...] (callback 8)
 
+    ix = await fake.press_button(msg, custom_id, user_id=...)   # type 3, component_type 2
+    await ix.wait_for_response(timeout=5)   # 6 (deferred update), 7 (update), 4, 5 ...
+    await ix.wait_for_update(timeout=5)     # -> the pressed message once updated after the press
+    ix.message, ix.update_delay             # the pressed message; seconds from press to update
+    await ix.wait_for_followups(1, timeout=5)  # -> the interaction's followup messages
+    fake.buttons(msg)                       # -> [button dicts] of a message's action rows
+
     msg = await fake.post_user_message(channel.id, user.id, "hi", mention_bot=True)
+    msg = await fake.post_user_message(channel.id, user.id, "and?", mention_bot=True,
+                                       reply_to=bot_msg.id)  # message_reference + referenced
     reply = await fake.wait_for_bot_message(channel.id, timeout=5)  # next unseen bot message
     fake.messages(channel.id), fake.bot_messages(channel.id)
 
@@ -56,18 +66,22 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
     await fake.stop()
 
 Rules enforced (HTTP 400 ``{"code": 50035, "message": "Invalid Form Body", "errors": {...}}``
-unless noted): content <= 2000; <= 10 embeds; embed title 256, description 4096, 25 fields, field
-name 256 / value 1024 (both required), footer 2048, author name 256, <= 6000 in total per message;
-empty message -> 50006; ``allowed_mentions`` parse/list conflicts; unknown reply target; invalid
-command names/descriptions/option order on sync; first interaction callback within 3 s of dispatch
-else 404 10062; a second callback -> 400 40060; an autocomplete interaction takes only callback
-type 8, with <= 25 choices whose name and (string) value are 1-100 characters, and opens no
-webhook (404 10015); followups only after an acknowledgement (404 10015) and while the token
-lives (401 50027); ``Authorization: Bot <token>`` on every non-webhook route
-(401 ``{"message": "401: Unauthorized", "code": 0}``); IDENTIFY with a wrong token -> close 4004;
-privileged intents not enabled for the app -> close 4014; the bot needs View Channel / Send
-Messages to post (403 50001 / 50013). Without the message-content intent the bot receives empty
-content, embeds and attachments except in DMs, for its own messages and when it is mentioned.
+unless noted): content <= 2000; <= 10 embeds; embed title 256, description 4096, 25 fields,
+field name 256 / value 1024 (both required), footer 2048, author name 256, <= 6000 in total per
+message; empty message -> 50006; ``allowed_mentions`` parse/list conflicts; components: <= 5
+action rows of <= 5 buttons, labels <= 80, custom_id 1-100 and unique in the message, a link
+button with a url and no custom_id; pressing a disabled or missing button is refused
+(FakeDiscordError); a component interaction takes callback 4/5/6/7/9, 6 and 7 update the pressed
+message; unknown reply target; invalid command names/descriptions/option order on sync; first
+interaction callback (a button press's too) within 3 s of dispatch else 404 10062; a second
+callback -> 400 40060; an autocomplete interaction takes only callback type 8, with <= 25
+choices whose name and (string) value are 1-100 characters, and opens no webhook (404 10015);
+followups only after an acknowledgement (404 10015) and while the token lives (401 50027);
+``Authorization: Bot <token>`` on every non-webhook route (401 ``{"message": "401:
+Unauthorized", "code": 0}``); IDENTIFY with a wrong token -> close 4004; privileged intents not
+enabled for the app -> close 4014; the bot needs View Channel / Send Messages to post (403 50001
+/ 50013). Without the message-content intent the bot receives empty content, embeds and
+attachments except in DMs, for its own messages and when it is mentioned.
 JSON responses carry ``Content-Type: application/json`` exactly.
 
 ``FakeMessage.pings`` is what a message would notify, computed the way Discord applies
@@ -169,17 +183,28 @@ MESSAGE_TYPE_REPLY: Final = 19
 MESSAGE_TYPE_CHAT_INPUT_COMMAND: Final = 20
 
 INTERACTION_APPLICATION_COMMAND: Final = 2
+INTERACTION_MESSAGE_COMPONENT: Final = 3
 INTERACTION_AUTOCOMPLETE: Final = 4
 
 CALLBACK_CHANNEL_MESSAGE: Final = 4
 CALLBACK_DEFERRED_CHANNEL_MESSAGE: Final = 5
+CALLBACK_DEFERRED_UPDATE_MESSAGE: Final = 6
+CALLBACK_UPDATE_MESSAGE: Final = 7
 CALLBACK_AUTOCOMPLETE_RESULT: Final = 8
 CALLBACK_MODAL: Final = 9
 # Callback types Discord accepts, by interaction type.
 _CALLBACK_TYPES: Final[Mapping[int, tuple[int, ...]]] = {
     INTERACTION_APPLICATION_COMMAND: (4, 5, 9, 10, 12),
     INTERACTION_AUTOCOMPLETE: (CALLBACK_AUTOCOMPLETE_RESULT,),
+    INTERACTION_MESSAGE_COMPONENT: (4, 5, 6, 7, 9, 10, 12),
 }
+COMPONENT_ACTION_ROW: Final = 1
+COMPONENT_BUTTON: Final = 2
+BUTTON_LINK: Final = 5
+MAX_ACTION_ROWS: Final = 5
+MAX_ROW_COMPONENTS: Final = 5
+MAX_BUTTON_LABEL: Final = 80
+MAX_CUSTOM_ID: Final = 100
 MAX_CHOICES: Final = 25
 MAX_CHOICE_TEXT: Final = 100
 
@@ -483,6 +508,8 @@ class FakeMessage:
     nonce: str | int | None = None
     edited_timestamp: str | None = None
     edits: list[Json] = field(default_factory=list)
+    edit_times: list[float] = field(default_factory=list)
+    """Event-loop time of each edit."""
     deleted: bool = False
 
     @property
@@ -577,6 +604,9 @@ class FakeInteraction:
     modal: Json | None = None
     choices: list[Json] | None = None
     """An autocomplete interaction's accepted choices."""
+    message: FakeMessage | None = None
+    """A component interaction's message (the one whose button was pressed)."""
+    custom_id: str | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -593,6 +623,34 @@ class FakeInteraction:
         if self.original is not None and not self.original.loading:
             return self.original
         return self.followups[0] if self.followups else None
+
+    @property
+    def update_delay(self) -> float | None:
+        """Seconds from a button press to the first edit of the pressed message after it."""
+        if self.message is None:
+            return None
+        after = [t for t in self.message.edit_times if t >= self.created_at]
+        return after[0] - self.created_at if after else None
+
+    async def wait_for_update(self, timeout: float = 10.0) -> FakeMessage:
+        """Wait until the pressed message has been edited after the press."""
+        message = self.message
+        if message is None:
+            raise FakeDiscordError("not a component interaction")
+        await self._notifier.wait_for(
+            lambda: True if self.update_delay is not None else None,
+            timeout,
+            f"an update of the message pressed in {self.command}",
+        )
+        return message
+
+    async def wait_for_followups(self, count: int = 1, timeout: float = 10.0) -> list[FakeMessage]:
+        """Wait until the interaction has at least ``count`` followup messages."""
+        return await self._notifier.wait_for(
+            lambda: list(self.followups) if len(self.followups) >= count else None,
+            timeout,
+            f"{count} followup(s) to {self.command}",
+        )
 
     async def wait_for_response(self, timeout: float = 10.0) -> int:
         """Wait for the accepted first callback; returns its type."""
@@ -812,6 +870,10 @@ def _message_errors(body: Json) -> Json:
                 embed_errors[str(index)] = one
         if embed_errors:
             errors["embeds"] = embed_errors
+    if body.get("components"):
+        component_errors = _component_errors(body["components"])
+        if component_errors:
+            errors["components"] = component_errors
     allowed = body.get("allowed_mentions")
     if isinstance(allowed, dict):
         parse = allowed.get("parse") or []
@@ -821,6 +883,52 @@ def _message_errors(body: Json) -> Json:
                     "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
                     f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
                 )
+    return errors
+
+
+def _component_errors(rows: Any) -> Json:
+    """Discord's form-body errors for a message's action rows of buttons."""
+    if not isinstance(rows, list):
+        return _field_error("BASE_TYPE_REQUIRED", "Must be a list")
+    if len(rows) > MAX_ACTION_ROWS:
+        return _too_long(MAX_ACTION_ROWS)
+    errors: Json = {}
+    seen: set[str] = set()
+    for r, row in enumerate(rows):
+        children = row.get("components") if isinstance(row, dict) else None
+        if row.get("type") != COMPONENT_ACTION_ROW or not isinstance(children, list):
+            errors[str(r)] = _field_error("UNION_TYPE_CHOICES", "Expected an action row")
+            continue
+        if not 1 <= len(children) <= MAX_ROW_COMPONENTS:
+            errors[str(r)] = {"components": _too_long(MAX_ROW_COMPONENTS)}
+            continue
+        row_errors: Json = {}
+        for c, button in enumerate(children):
+            one: Json = {}
+            if button.get("type") != COMPONENT_BUTTON:
+                one["type"] = _field_error("UNION_TYPE_CHOICES", "Only buttons are supported")
+            if len(button.get("label") or "") > MAX_BUTTON_LABEL:
+                one["label"] = _too_long(MAX_BUTTON_LABEL)
+            if not button.get("label") and not button.get("emoji"):
+                one["label"] = _field_error("BASE_TYPE_REQUIRED", "A label or an emoji is required")
+            custom = button.get("custom_id")
+            if button.get("style") == BUTTON_LINK:
+                if not button.get("url") or custom is not None:
+                    one["url"] = _field_error("BUTTON_COMPONENT_INVALID_URL", "A link needs a url")
+            elif not isinstance(custom, str) or not 1 <= len(custom) <= MAX_CUSTOM_ID:
+                one["custom_id"] = _field_error(
+                    "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CUSTOM_ID} in length."
+                )
+            elif custom in seen:
+                one["custom_id"] = _field_error(
+                    "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated"
+                )
+            else:
+                seen.add(custom)
+            if one:
+                row_errors[str(c)] = one
+        if row_errors:
+            errors[str(r)] = {"components": row_errors}
     return errors
 
 
@@ -1241,6 +1349,14 @@ class FakeDiscord:
             "the bot to identify",
         )
 
+    async def wait_until_disconnected(self, timeout: float = 10.0) -> None:
+        """Wait until no bot session is connected (the bot process stopped)."""
+        await self._notifier.wait_for(
+            lambda: True if self._live_connection() is None else None,
+            timeout,
+            "the bot to disconnect",
+        )
+
     async def wait_until_reconnected(self, timeout: float = 10.0) -> str:
         """After a disruption: wait for a new live session; returns "resumed" or "identified"."""
 
@@ -1373,6 +1489,22 @@ class FakeDiscord:
             data["resolved"] = resolved
         if guild_scoped and guild is not None:
             data["guild_id"] = str(guild.id)
+        return await self._start_interaction(
+            interaction_type, data, channel, guild, user, " ".join(path), locale, timeout
+        )
+
+    async def _start_interaction(
+        self,
+        interaction_type: int,
+        data: Json,
+        channel: FakeChannel,
+        guild: FakeGuild | None,
+        user: FakeUser,
+        label: str,
+        locale: str,
+        timeout: float,
+        message: FakeMessage | None = None,
+    ) -> FakeInteraction:
         interaction_id = self._ids.next()
         token = secrets.token_urlsafe(48)
         payload: Json = {
@@ -1408,13 +1540,15 @@ class FakeDiscord:
                 "authorizing_integration_owners": {},
                 "context": 1,
             }
+        if message is not None:
+            payload["message"] = self._message_payload(message, gateway=False)
 
         loop = asyncio.get_running_loop()
         now = loop.time()
         interaction = FakeInteraction(
             id=interaction_id,
             token=token,
-            command=" ".join(path),
+            command=label,
             channel_id=channel.id,
             guild_id=None if guild is None else guild.id,
             user_id=user.id,
@@ -1424,6 +1558,8 @@ class FakeDiscord:
             token_expires=now + self.token_lifetime,
             _notifier=self._notifier,
             type=interaction_type,
+            message=message,
+            custom_id=data.get("custom_id"),
         )
         self._interactions[interaction_id] = interaction
         self._interactions_by_token[token] = interaction
@@ -1434,6 +1570,61 @@ class FakeDiscord:
         if sent is not None:
             await self._await_sent(sent, timeout)
         return interaction
+
+    async def press_button(
+        self,
+        message: FakeMessage,
+        custom_id: str,
+        *,
+        user_id: int,
+        locale: str = "en-US",
+        forged: bool = False,
+        timeout: float = 5.0,
+    ) -> FakeInteraction:
+        """Dispatch INTERACTION_CREATE type 3: ``user_id`` presses the button ``custom_id`` of
+        ``message``. Like Discord's client, refuses a button that is missing or disabled, on a
+        deleted message, or on another user's ephemeral message; ``forged=True`` skips the
+        last check, to play a crafted request the bot must refuse by itself."""
+        if message.deleted:
+            raise FakeDiscordError(f"message {message.id} was deleted")
+        button = next((b for b in self.buttons(message) if b.get("custom_id") == custom_id), None)
+        if button is None:
+            raise FakeDiscordError(f"message {message.id} has no button {custom_id!r}")
+        if button.get("disabled"):
+            raise FakeDiscordError(f"the button {custom_id!r} is disabled")
+        if message.ephemeral and not forged:
+            owner = self._interactions.get(message.interaction_id or 0)
+            if owner is not None and owner.user_id != user_id:
+                raise FakeDiscordError("an ephemeral message is seen only by its recipient")
+        channel = self._channel(message.channel_id)
+        user = self._user(user_id)
+        guild = None if channel.guild_id is None else self._guild(channel.guild_id)
+        if guild is not None and user.id not in guild.members:
+            raise FakeDiscordError(f"{user.name} is not a member of {guild.name}")
+        session = self._session
+        if session is None or not session.valid:
+            raise FakeDiscordError("no bot session: the bot has not identified")
+        data: Json = {"custom_id": custom_id, "component_type": COMPONENT_BUTTON}
+        return await self._start_interaction(
+            INTERACTION_MESSAGE_COMPONENT,
+            data,
+            channel,
+            guild,
+            user,
+            f"button {custom_id}",
+            locale,
+            timeout,
+            message=message,
+        )
+
+    @staticmethod
+    def buttons(message: FakeMessage) -> list[Json]:
+        return [
+            child
+            for row in message.components
+            for child in row.get("components") or []
+            if child.get("type") == COMPONENT_BUTTON
+        ]
 
     async def post_user_message(
         self,
@@ -1888,7 +2079,7 @@ class FakeDiscord:
             data["application_id"] = str(self.application_id)
             data["interaction_metadata"] = {
                 "id": str(interaction.id),
-                "type": 2,
+                "type": interaction.type,
                 "name": interaction.command,
                 "user": self._users[interaction.user_id].to_dict(),
                 "authorizing_integration_owners": interaction.payload.get(
@@ -1989,6 +2180,7 @@ class FakeDiscord:
 
     def _edit_message(self, message: FakeMessage, body: Json, files: list[UploadedFile]) -> None:
         message.edits.append(body)
+        message.edit_times.append(asyncio.get_running_loop().time())
         message.edited_timestamp = _iso(time.time())
         message.flags &= ~MESSAGE_FLAG_LOADING
         self._apply_body(message, body, files)
@@ -2571,6 +2763,8 @@ class FakeDiscord:
         data = body.get("data") or {}
         if callback_type == CALLBACK_CHANNEL_MESSAGE:
             self._check_message_body(data, files, creating=True, prefix="data")
+        elif callback_type == CALLBACK_UPDATE_MESSAGE:
+            self._check_message_body(data, files, creating=False, prefix="data")
         elif callback_type == CALLBACK_AUTOCOMPLETE_RESULT:
             errors = _choice_errors(data.get("choices"))
             if errors:
@@ -2603,6 +2797,9 @@ class FakeDiscord:
             )
         elif callback_type == CALLBACK_MODAL:
             interaction.modal = data
+        elif callback_type in (CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE):
+            # The response is the pressed message itself: @original edits it from now on.
+            message = interaction.message
         interaction.response_type = callback_type
         interaction.responded_at = now
         interaction.original = message
@@ -2615,7 +2812,10 @@ class FakeDiscord:
             },
             "resource": {"type": callback_type},
         }
-        if message is not None:
+        if callback_type == CALLBACK_UPDATE_MESSAGE and message is not None:
+            self._edit_message(message, data, files)
+            result["resource"]["message"] = self._message_payload(message, gateway=False)
+        elif message is not None and callback_type != CALLBACK_DEFERRED_UPDATE_MESSAGE:
             result["interaction"]["response_message_id"] = str(message.id)
             result["resource"]["message"] = self._message_payload(message, gateway=False)
             self._dispatch_message("MESSAGE_CREATE", message)

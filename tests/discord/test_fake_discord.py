@@ -230,6 +230,16 @@ def _auth(fake: FakeDiscord) -> dict[str, str]:
     return {"Authorization": f"Bot {fake.token}"}
 
 
+def _row(buttons: int, label: str = "b", custom_id: str | None = None) -> dict[str, Any]:
+    return {
+        "type": 1,
+        "components": [
+            {"type": 2, "style": 1, "label": label, "custom_id": custom_id or f"b{n}"}
+            for n in range(buttons)
+        ],
+    }
+
+
 def _error_at(errors: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, str]]:
     node = errors
     for key in path:
@@ -715,6 +725,20 @@ async def test_channel_message_rules_surface_as_http_exceptions(
         (
             {"content": "hi", "allowed_mentions": {"parse": ["users"], "users": ["1"]}},
             ("allowed_mentions",),
+        ),
+        ({"content": "c", "components": [_row(1)] * 6}, ("components",)),
+        ({"content": "c", "components": [_row(6)]}, ("components", "0", "components")),
+        (
+            {"content": "c", "components": [_row(1, label="l" * 81)]},
+            ("components", "0", "components", "0", "label"),
+        ),
+        (
+            {"content": "c", "components": [_row(1, custom_id="i" * 101)]},
+            ("components", "0", "components", "0", "custom_id"),
+        ),
+        (
+            {"content": "c", "components": [_row(1), _row(1)]},
+            ("components", "1", "components", "0", "custom_id"),
         ),
     ],
 )

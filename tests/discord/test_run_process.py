@@ -68,7 +68,9 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     code, out, err = await articlebot(tmp_path, env, "sync")
     assert code == 0, err
     assert fake.token not in out + err
-    assert out.startswith("Synced 4 commands globally: /articles, /ask, /index, /reindex.")
+    assert out.startswith(
+        "Synced 5 commands globally: /articles, /ask, /feedback, /index, /reindex."
+    )
 
     log = tmp_path / "run.log"
     with log.open("wb") as sink:
@@ -112,6 +114,80 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     assert output.rstrip().endswith("INFO bot.discord_app.main: stopped")
     # Nothing was synced on start: only the one `articlebot sync` above.
     assert len(fake.find_requests("PUT", r"/applications/\d+/commands")) == 1
+
+
+async def _start_bot(tmp_path: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as sink:
+        return await asyncio.create_subprocess_exec(
+            ARTICLEBOT,
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+
+
+async def _stop_bot(process: asyncio.subprocess.Process) -> int:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(process.wait(), ANSWER)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_button_from_before_a_restart_still_works(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    fake, world = fake_discord, fake_discord.world
+    env = bot_env(fake, fake.token) | {"ARTICLEBOT_BUTTON_COOLDOWN_SECONDS": "0"}
+    code, _, err = await articlebot(tmp_path, env, "sync")
+    assert code == 0, err
+    log = tmp_path / "run.log"
+
+    process = await _start_bot(tmp_path, env, log)
+    try:
+        await fake.wait_until_identified(timeout=START)
+        ix = await fake.invoke_slash(
+            "ask",
+            {"question": KIRBY, "results": 1},
+            channel_id=world.channel.id,
+            user_id=world.member.id,
+        )
+        answer = await ix.wait_for_final(ANSWER)
+        first_hit = answer.embeds[0]["fields"][0]["value"]
+    finally:
+        first_code = await _stop_bot(process)
+    await fake.wait_until_disconnected(timeout=ANSWER)
+
+    more = next(
+        b["custom_id"] for b in fake.buttons(answer) if b["custom_id"].startswith("ab:more:")
+    )
+    process = await _start_bot(tmp_path, env, log)
+    try:
+        await fake.wait_until_identified(timeout=START)
+        press = await fake.press_button(answer, more, user_id=world.member.id)
+        updated = await press.wait_for_update(ANSWER)
+    finally:
+        second_code = await _stop_bot(process)
+
+    output = log.read_text(encoding="utf-8")
+    assert (first_code, second_code) == (0, 0), output
+    assert press.response_type == 6
+    assert press.update_delay is not None
+    assert press.response_delay is not None
+    print(
+        f"\nafter a restart, More: acknowledged in {press.response_delay * 1000:.0f} ms, "
+        f"message updated in {press.update_delay * 1000:.0f} ms"
+    )
+    assert updated.embeds[0]["footer"]["text"].endswith("page 2")
+    assert updated.embeds[0]["fields"][0]["value"] != first_hit
+    assert "Traceback" not in output
 
 
 async def test_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.answers import AnswerMessage, AnswerOrigin, with_buttons
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import GENERIC, explain
 from bot.discord_app.render import IndexFacts, answer_embed
-from bot.discord_app.scope import searched_collections
+from bot.discord_app.scope import answer_scope, searched_collections
 from index.errors import InputError
 
 if TYPE_CHECKING:
@@ -50,14 +51,18 @@ class Ask(commands.Cog):
         self.cooldown.take(user_id)
         return question
 
-    async def answer(self, question: str, k: int, guild_id: int | None) -> discord.Embed:
+    async def answer(
+        self, question: str, k: int, guild_id: int | None, asker: int, private: bool = False
+    ) -> AnswerMessage:
         collections = searched_collections(guild_id)
         engine = self.bot.engine
+        origin = AnswerOrigin(answer_scope(guild_id, asker), asker, k, collections, private)
 
-        def search() -> discord.Embed:
+        def search() -> AnswerMessage:
             # Model, FAISS and SQLite all block: this runs in a worker thread.
-            result = engine.ask(question, k, collections)
-            return answer_embed(result, IndexFacts.of(engine.status(), collections))
+            result = engine.ask(question, k, collections, scope=origin.scope)
+            embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
+            return with_buttons(engine, embed, result, origin)
 
         return await asyncio.to_thread(search)
 
@@ -66,8 +71,10 @@ class Ask(commands.Cog):
     ) -> None:
         question = self.admit(question, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        embed = await self.answer(question, results, interaction.guild_id)
-        await interaction.followup.send(embed=embed, ephemeral=private)
+        reply = await self.answer(
+            question, results, interaction.guild_id, interaction.user.id, private
+        )
+        await interaction.followup.send(embed=reply.embed, view=reply.view, ephemeral=private)
 
     @commands.Cog.listener()
     async def on_question(self, message: discord.Message, question: str) -> None:
@@ -85,8 +92,10 @@ class Ask(commands.Cog):
         try:
             question = self.admit(question, message.author.id)
             async with message.channel.typing():
-                embed = await self.answer(question, k, guild_id)
-            await message.channel.send(embed=embed, reference=reference, mention_author=False)
+                reply = await self.answer(question, k, guild_id, message.author.id)
+            await message.channel.send(
+                embed=reply.embed, view=reply.view, reference=reference, mention_author=False
+            )
         except Exception as error:
             text = explain(error)
             if text is None:

@@ -1,0 +1,199 @@
+"""What members do with an answer: the buttons under it (More, Context, 👍/👎, Post to
+channel) and follow-up questions asked by replying to it.
+
+Every press is acknowledged at once (a deferred update, or a deferred ephemeral reply) and
+the engine's work runs in a worker thread. The engine checks the answer's stored scope against
+the place of the press, so a button copied from another server's answer reveals nothing:
+that answer is simply unknown here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.discord_app.answers import AnswerOrigin, with_buttons
+from bot.discord_app.components import answer_view
+from bot.discord_app.cooldown import Cooldown
+from bot.discord_app.errors import GENERIC, explain
+from bot.discord_app.render import IndexFacts, answer_embed
+from bot.discord_app.render_conversation import (
+    asked_by,
+    context_embed,
+    followup_note,
+    paged,
+    vote_line,
+)
+from bot.discord_app.scope import answer_scope, searched_collections
+from index.errors import InputError, UnknownAnswerError
+from index.models import FollowupResult
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import ArticleBot
+    from bot.discord_app.cogs.ask import Ask
+
+log = logging.getLogger(__name__)
+
+
+class Conversation(commands.Cog):
+    def __init__(self, bot: ArticleBot) -> None:
+        self.bot = bot
+        self.cooldown = Cooldown(bot.settings.button_cooldown_seconds)
+
+    async def on_button(
+        self, interaction: discord.Interaction[Any], action: str, answer_id: str, page: int
+    ) -> None:
+        try:
+            self.cooldown.take(interaction.user.id)
+            scope = answer_scope(interaction.guild_id, interaction.user.id)
+            if action == "more":
+                await self._more(interaction, answer_id, page, scope)
+            elif action == "ctx":
+                await self._context(interaction, answer_id, page, scope)
+            elif action in ("up", "down"):
+                await self._vote(interaction, answer_id, page, scope, 1 if action == "up" else -1)
+            else:
+                await self._post(interaction, answer_id, scope)
+        except Exception as error:
+            text = explain(error)
+            if text is None:
+                log.exception("the %s button failed", action)
+                text = GENERIC
+            await _tell(interaction, text)
+
+    async def _more(
+        self, interaction: discord.Interaction[Any], answer_id: str, page: int, scope: str
+    ) -> None:
+        # A search takes longer than an acknowledgement may: the message is updated later.
+        await interaction.response.defer()
+        engine = self.bot.engine
+
+        def next_page() -> tuple[discord.Embed | None, discord.ui.View]:
+            found = engine.more(answer_id, page + 1, scope=scope)
+            private = found.answer.private
+            if not found.result.hits:
+                # Nothing beyond this page after all: keep it, without the More button.
+                return None, answer_view(answer_id, page, matched=True, last=True, private=private)
+            collections = found.answer.collections or ()
+            embed = answer_embed(found.result, IndexFacts.of(engine.status(), collections))
+            view = answer_view(
+                answer_id, found.page, matched=True, last=found.last, private=private
+            )
+            return paged(embed, found.page), view
+
+        embed, view = await asyncio.to_thread(next_page)
+        if embed is None:
+            await interaction.edit_original_response(view=view)
+            await _tell(interaction, "There are no further passages for this question.")
+        else:
+            await interaction.edit_original_response(embed=embed, view=view)
+
+    async def _context(
+        self, interaction: discord.Interaction[Any], answer_id: str, page: int, scope: str
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        context = await asyncio.to_thread(self.bot.engine.context, answer_id, scope, page)
+        await interaction.followup.send(embed=context_embed(context), ephemeral=True)
+
+    async def _vote(
+        self,
+        interaction: discord.Interaction[Any],
+        answer_id: str,
+        page: int,
+        scope: str,
+        value: int,
+    ) -> None:
+        engine, member = self.bot.engine, str(interaction.user.id)
+
+        def vote() -> str:
+            record = engine.answer(answer_id, scope)
+            if page >= len(record.pages) or not record.pages[page]:
+                raise InputError("There is nothing on this page to vote on.")
+            passage = record.pages[page][0].passage_id
+            return vote_line(engine.vote(scope, answer_id, passage, member, value))
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send(await asyncio.to_thread(vote), ephemeral=True)
+
+    async def _post(
+        self, interaction: discord.Interaction[Any], answer_id: str, scope: str
+    ) -> None:
+        engine = self.bot.engine
+        record = await asyncio.to_thread(engine.answer, answer_id, scope)
+        if record.asker != str(interaction.user.id):
+            raise InputError("Only the member who asked can post this answer to the channel.")
+        if not record.private:
+            raise InputError("This answer is already public.")
+        await interaction.response.defer()
+        collections = record.collections or ()
+        origin = AnswerOrigin(scope, interaction.user.id, record.k, collections)
+
+        def public_answer() -> tuple[discord.Embed, discord.ui.View]:
+            result = engine.ask(record.question, record.k, collections, scope=scope)
+            embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
+            reply = with_buttons(engine, embed, result, origin)
+            return reply.embed, reply.view
+
+        embed, view = await asyncio.to_thread(public_answer)
+        await interaction.followup.send(
+            asked_by(interaction.user.mention),
+            embed=embed,
+            view=view,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @commands.Cog.listener()
+    async def on_followup(self, message: discord.Message, question: str, answer_id: str) -> None:
+        """A reply to one of the bot's answers that mentions the bot."""
+        reference = message.to_reference(fail_if_not_exists=False)
+        guild_id = message.guild.id if message.guild else None
+        asker = message.author.id
+        ask: Ask | None = self.bot.get_cog("Ask")  # type: ignore[assignment]
+        try:
+            if ask is None:
+                raise InputError("This bot is restarting; ask again in a moment.")
+            question = ask.admit(question, asker)
+            collections = searched_collections(guild_id)
+            k = min(self.bot.settings.top_k, 5)
+            origin = AnswerOrigin(answer_scope(guild_id, asker), asker, k, collections)
+            engine = self.bot.engine
+
+            def search() -> tuple[discord.Embed, discord.ui.View]:
+                try:
+                    found = engine.ask_followup(question, answer_id, k, collections, origin.scope)
+                except UnknownAnswerError:
+                    # The earlier answer has expired: the reply is answered on its own terms.
+                    alone = engine.ask(question, k, collections, scope=origin.scope)
+                    found = FollowupResult(alone, question, with_context=False)
+                embed = answer_embed(found.result, IndexFacts.of(engine.status(), collections))
+                if found.with_context:
+                    followup_note(embed, engine.answer(answer_id, origin.scope).question)
+                reply = with_buttons(engine, embed, found.result, origin)
+                return reply.embed, reply.view
+
+            async with message.channel.typing():
+                embed, view = await asyncio.to_thread(search)
+            await message.channel.send(
+                embed=embed, view=view, reference=reference, mention_author=False
+            )
+        except Exception as error:
+            text = explain(error)
+            if text is None:
+                log.exception("answering a follow-up failed")
+                text = GENERIC
+            await message.channel.send(text, reference=reference, mention_author=False)
+
+
+async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
+    """A short line only the presser sees, whether or not the press was acknowledged yet."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("could not tell the user about an error: %s", error)
