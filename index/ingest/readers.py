@@ -18,8 +18,9 @@ import yaml
 
 from index.errors import InputError
 from index.ingest.cleanup import boilerplate_spans
+from index.ingest.dates import html_date_params, normalise_date
 from index.ingest.fetch import fetch_url
-from index.ingest.plaintext import parse_date, parse_head
+from index.ingest.plaintext import parse_head
 from index.models import (
     SHARED_COLLECTION,
     Article,
@@ -135,7 +136,12 @@ def parse_html(
     html: str, article_id: str, origin: str, collection: str, url: str | None = None
 ) -> ParsedArticle:
     doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        date_extraction_params=html_date_params(),
     )
     text = getattr(doc, "text", None) if doc is not None else None
     if not text or not text.strip():
@@ -368,14 +374,8 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _normalise_date(value: Any) -> str | None:
-    """ISO date when the value is recognisably a date; the given text otherwise."""
-    text = _str_or_none(value)
-    if text is None:
-        return None
-    if re.match(r"^\d{4}-\d{2}-\d{2}", text):
-        return text[:10]
-    parsed = parse_date(text)
-    return parsed.isoformat() if parsed else text
+    """ISO 8601 when the value is recognisably a date; None otherwise."""
+    return normalise_date(value)
 
 
 def _fallback_title(article_id: str) -> str:
