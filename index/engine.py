@@ -36,6 +36,7 @@ from index.models import (
     ParsedArticle,
     Progress,
     ReadReport,
+    SearchFilters,
     SearchResult,
     SourceProblem,
 )
@@ -119,8 +120,15 @@ class Engine:
         k: int | None = None,
         collections: Collection[str] | None = None,
         mode: Mode = Mode.HYBRID,
+        filters: SearchFilters | None = None,
     ) -> SearchResult:
-        return self.searcher().search(question, k or self.settings.top_k, collections, mode)
+        return self.searcher().search(
+            question, k or self.settings.top_k, collections, mode, filters=filters
+        )
+
+    def outlets(self, collections: Collection[str] | None = None) -> list[str]:
+        """The outlets (article `source`) searchable in `collections`, for autocomplete."""
+        return self.searcher().outlets(collections)
 
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
         """The operator's sources (settings, or those given) plus every admin-added article."""

@@ -17,7 +17,14 @@ import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.models import ArticleRef, Hit, Mode, SearchResult, Span
+from index.models import ArticleRef, Hit, Mode, SearchFilters, SearchResult, Sort, Span
+from index.query.filters import (
+    ArticleFacts,
+    allowed_articles,
+    is_restrictive,
+    newest_first,
+    outlet_names,
+)
 from index.query.quotes import best_sentence
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
@@ -40,6 +47,13 @@ class SearchTuning:
     lexical_weight: float = 0.5
     min_score: float = 0.5
     candidates: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class _RowFilter:
+    mask: np.ndarray
+    bits: np.ndarray
+    selector: faiss.IDSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +98,8 @@ class Searcher:
         self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
         self._passage_start = np.array([s for _, s, _ in spans], dtype=np.int64)
         self._passage_end = np.array([e for _, _, e in spans], dtype=np.int64)
-        collections = sorted({a.collection for a in self.articles})
-        code = {c: i for i, c in enumerate(collections)}
-        article_code = np.array([code[a.collection] for a in self.articles], dtype=np.int64)
-        self._collection_names = collections
-        self._passage_collection = (
-            article_code[self._passage_article] if len(spans) else np.empty(0, dtype=np.int64)
-        )
-        self._masks: dict[frozenset[str], tuple[np.ndarray, faiss.IDSelector | None]] = {}
+        self._facts = ArticleFacts.of(self.articles)
+        self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()
 
     @classmethod
@@ -108,29 +116,51 @@ class Searcher:
     def passage_lengths(self) -> np.ndarray:
         return self._passage_end - self._passage_start
 
-    def _mask(
-        self, collections: Collection[str] | None
-    ) -> tuple[np.ndarray | None, faiss.IDSelector | None]:
-        if collections is None:
-            return None, None
-        key = frozenset(collections)
-        with self._mask_lock:
-            cached = self._masks.get(key)
-            if cached is None:
-                codes = [i for i, c in enumerate(self._collection_names) if c in key]
-                mask = np.isin(self._passage_collection, codes)
-                rows = np.flatnonzero(mask).astype(np.int64)
-                # The selector must outlive every search that uses it: it is cached with the mask.
-                selector = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))
-                cached = (mask, selector)
-                self._masks[key] = cached
-                cached[0].setflags(write=False)
-            return cached
+    def outlets(self, collections: Collection[str] | None = None) -> list[str]:
+        """The outlets of the articles in `collections` (all when None)."""
+        return outlet_names(self.articles, allowed_articles(self._facts, collections, None))
+
+    def _rows(
+        self, collections: Collection[str] | None, filters: SearchFilters | None
+    ) -> _RowFilter | None:
+        """The passages a question may retrieve, or None for all of them."""
+        if not is_restrictive(filters):
+            if collections is None:
+                return None
+            # Collections alone repeat with every question from a place: cached.
+            key = frozenset(collections)
+            with self._mask_lock:
+                cached = self._masks.get(key)
+                if cached is None:
+                    cached = self._masks[key] = self._row_filter(collections, None)
+                return cached
+        return self._row_filter(collections, filters)
+
+    def _row_filter(
+        self, collections: Collection[str] | None, filters: SearchFilters | None
+    ) -> _RowFilter:
+        allowed = allowed_articles(self._facts, collections, filters)
+        if allowed is None:
+            allowed = np.ones(len(self.articles), dtype=bool)
+        mask = allowed[self._passage_article] if len(self._passage_article) else np.zeros(0, bool)
+        mask.setflags(write=False)
+        bits = np.packbits(mask, bitorder="little")
+        # The selector reads `bits` in place: both live in the returned filter, which the
+        # caller holds for as long as it searches.
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        return _RowFilter(mask, bits, selector)
 
     def _candidates(
-        self, question: str, query: np.ndarray, mode: Mode, collections: Collection[str] | None
+        self,
+        question: str,
+        query: np.ndarray,
+        mode: Mode,
+        collections: Collection[str] | None,
+        filters: SearchFilters | None,
     ) -> list[_Candidate]:
-        mask, selector = self._mask(collections)
+        rows_filter = self._rows(collections, filters)
+        mask = rows_filter.mask if rows_filter is not None else None
+        selector = rows_filter.selector if rows_filter is not None else None
         n = self.tuning.candidates
         pool: set[int] = set()
         if mode is not Mode.LEXICAL:
@@ -161,13 +191,14 @@ class Searcher:
         collections: Collection[str] | None = None,
         mode: Mode = Mode.HYBRID,
         apply_threshold: bool = True,
+        filters: SearchFilters | None = None,
     ) -> SearchResult:
-        """Top `k` hits for `question` among `collections` (all when None)."""
+        """Top `k` hits for `question` among `collections` (all when None), within `filters`."""
         question = question.strip()
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         query = self._embedder.encode([question])[0]
-        candidates = self._candidates(question, query, mode, collections)
+        candidates = self._candidates(question, query, mode, collections, filters)
         if not candidates:
             return SearchResult(question=question, hits=(), matched=False)
         weights = informativeness(question)
@@ -186,7 +217,10 @@ class Searcher:
         # Once the best passage is confident, the rest are shown whatever their own score:
         # on the split-half check, 0.009 of answerable questions have their answer only in a
         # later passage that would not pass the threshold alone.
-        chosen = self._diverse(candidates, k)
+        if filters is not None and filters.sort is Sort.NEWEST:
+            chosen = self._newest(candidates, k, weights if apply_threshold else None)
+        else:
+            chosen = self._diverse(candidates, k)
         hits = self._with_quotes(question, chosen)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
@@ -243,6 +277,19 @@ class Searcher:
                 by_text[key] = len(chosen)
                 chosen.append((c, [article]))
         return chosen
+
+    def _newest(
+        self, candidates: list[_Candidate], k: int, weights: dict[str, float] | None
+    ) -> list[tuple[_Candidate, list[int]]]:
+        """The `k` newest of the candidates that answer well enough on their own (each above
+        the no-match threshold; all of them when `weights` is None: no threshold)."""
+        if weights is not None:
+            candidates = [
+                c for c in candidates if self._confidence(c, weights) >= self.tuning.min_score
+            ]
+        chosen = self._diverse(candidates, len(candidates))
+        first = [float(self._facts.first[articles[0]]) for _, articles in chosen]
+        return [chosen[i] for i in newest_first(first)[:k]]
 
     def _shared_chars(self, row: int, start: int, end: int) -> int:
         return max(
