@@ -41,6 +41,7 @@ from index.models import (
     SourceProblem,
 )
 from index.query.searcher import Searcher, SearchTuning
+from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import Manifest, read_manifest
@@ -49,6 +50,7 @@ from index.text.sentences import split_sentences
 
 # What the faces may use besides the Engine: they import nothing else from the engine's rooms.
 __all__ = [
+    "ACCEPTED_FORMS",
     "CUTOFFS",
     "Dataset",
     "DeclineCheck",
@@ -60,6 +62,7 @@ __all__ = [
     "load_dataset",
     "median_passage_chars",
     "score",
+    "search_filters",
     "split_sentences",
     "subset",
 ]
