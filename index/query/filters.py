@@ -15,7 +15,7 @@ says it came later.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -130,3 +130,11 @@ def outlet_names(refs: Sequence[ArticleRef], allowed: np.ndarray | None) -> list
         if key and (allowed is None or allowed[i]):
             names.setdefault(key, " ".join((ref.source or "").split()))
     return [names[key] for key in sorted(names)]
+
+
+def within(filters: SearchFilters | None, start: datetime, end: datetime) -> SearchFilters:
+    """`filters` narrowed to the period `[start, end)`."""
+    base = filters or SearchFilters()
+    since = start if base.since is None else max(base.since, start)
+    until = end if base.until is None else min(base.until, end)
+    return replace(base, since=since, until=until)

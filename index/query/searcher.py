@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -24,8 +25,11 @@ from index.query.filters import (
     is_restrictive,
     newest_first,
     outlet_names,
+    within,
 )
 from index.query.quotes import best_sentence
+from index.query.timewords import read_time_words
+from index.query.when import Window
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
 from index.store.lexical import LexicalIndex, informativeness, term_overlap
@@ -47,6 +51,9 @@ class SearchTuning:
     lexical_weight: float = 0.5
     min_score: float = 0.5
     candidates: int = 50
+    # Added to the ranking score of a passage from the period a question's time words name
+    # ("this week"): a preference, not a filter. Measured with bench/dated_bench.py.
+    time_boost: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,26 +159,23 @@ class Searcher:
 
     def _candidates(
         self,
-        question: str,
+        topic: str,
         query: np.ndarray,
         mode: Mode,
         collections: Collection[str] | None,
         filters: SearchFilters | None,
+        window: Window | None,
     ) -> list[_Candidate]:
-        rows_filter = self._rows(collections, filters)
-        mask = rows_filter.mask if rows_filter is not None else None
-        selector = rows_filter.selector if rows_filter is not None else None
-        n = self.tuning.candidates
-        pool: set[int] = set()
-        if mode is not Mode.LEXICAL:
-            found = self._vectors.search(query, n, selector)
-            pool.update(int(r) for r in found.rows)
-        lexical = self._lexical.scores(question) if mode is not Mode.DENSE else None
-        if lexical is not None:
-            masked = lexical if mask is None else np.where(mask, lexical, 0.0)
-            if len(masked):
-                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
-                pool.update(int(r) for r in top if masked[r] > 0)
+        """The pool both sides retrieve within the filters, ranked by fused score. With a
+        `window`, both sides also retrieve within it, so that its passages are in the pool
+        even when many others match better, and they get the time boost."""
+        lexical = self._lexical.scores(topic) if mode is not Mode.DENSE else None
+        preferred = None
+        if window is not None:
+            preferred = self._row_filter(collections, within(filters, window.start, window.end))
+        pool = self._pool(query, lexical, mode, self._rows(collections, filters))
+        if preferred is not None:
+            pool |= self._pool(query, lexical, mode, preferred)
         if not pool:
             return []
         rows = np.fromiter(pool, dtype=np.int64)
@@ -179,10 +183,28 @@ class Searcher:
         lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
         weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
         fused = (1 - weight) * dense + weight * lex
+        if preferred is not None:
+            fused = fused + self.tuning.time_boost * preferred.mask[rows]
         order = np.argsort(-fused, kind="stable")
         return [
             _Candidate(int(rows[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order
         ]
+
+    def _pool(
+        self, query: np.ndarray, lexical: np.ndarray | None, mode: Mode, scope: _RowFilter | None
+    ) -> set[int]:
+        """The best rows of each side within `scope` (everything when None)."""
+        n = self.tuning.candidates
+        pool: set[int] = set()
+        if mode is not Mode.LEXICAL:
+            found = self._vectors.search(query, n, scope.selector if scope is not None else None)
+            pool.update(int(r) for r in found.rows)
+        if lexical is not None:
+            masked = lexical if scope is None else np.where(scope.mask, lexical, 0.0)
+            if len(masked):
+                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
+                pool.update(int(r) for r in top if masked[r] > 0)
+        return pool
 
     def search(
         self,
@@ -193,15 +215,23 @@ class Searcher:
         apply_threshold: bool = True,
         filters: SearchFilters | None = None,
     ) -> SearchResult:
-        """Top `k` hits for `question` among `collections` (all when None), within `filters`."""
+        """Top `k` hits for `question` among `collections` (all when None), within `filters`.
+
+        Time words in the question ("this week") are resolved against `filters.as_of`, else
+        the clock; the passages of that period are preferred, and the words themselves are
+        left out of matching.
+        """
         question = question.strip()
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
-        query = self._embedder.encode([question])[0]
-        candidates = self._candidates(question, query, mode, collections, filters)
+        now = filters.as_of if filters is not None and filters.as_of else datetime.now(UTC)
+        words = read_time_words(question, now)
+        topic = words.topic
+        query = self._embedder.encode([topic])[0]
+        candidates = self._candidates(topic, query, mode, collections, filters, words.window)
         if not candidates:
             return SearchResult(question=question, hits=(), matched=False)
-        weights = informativeness(question)
+        weights = informativeness(topic)
         best = self._confidence(candidates[0], weights)
         if apply_threshold and best < self.tuning.min_score:
             nearest: list[ArticleRef] = []
@@ -221,7 +251,7 @@ class Searcher:
             chosen = self._newest(candidates, k, weights if apply_threshold else None)
         else:
             chosen = self._diverse(candidates, k)
-        hits = self._with_quotes(question, chosen)
+        hits = self._with_quotes(topic, chosen)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
     def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:

@@ -86,3 +86,31 @@ def test_newest_orders_the_matched_hits_by_date_undated_last(searcher: Searcher)
 def test_outlets_for_autocomplete(searcher: Searcher) -> None:
     assert searcher.outlets() == ["Daily Tide", "The Harbour Post"]
     assert searcher.outlets({"elsewhere"}) == []
+
+
+def test_time_words_prefer_their_period_and_as_of_hides_the_later(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    # Weekly editions of one story; the words that differ do not appear in the question.
+    editions = {
+        "2024-07-01": "The harbour council approved the repair budget of five million euros.",
+        "2024-07-08": "The harbour council approved the repair budget of six million euros now.",
+        "2024-07-15": "The harbour council approved the repair budget of seven million euros too.",
+    }
+    articles = [parsed(d, text, d, "Port News") for d, text in editions.items()]
+    data_dir = tmp_path / "data"
+    build_index(data_dir, articles, hash_embedder, PassagePlan(max_sentences=2))
+    searcher = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0))
+    question = "What repair budget did the harbour council approve this week?"
+
+    def ranked(as_of: datetime) -> list[str]:
+        result = searcher.search(question, 3, filters=SearchFilters(as_of=as_of))
+        return [h.article.id for h in result.hits]
+
+    assert ranked(datetime(2024, 7, 10, tzinfo=UTC)) == ["2024-07-08", "2024-07-01"]
+    # Without the boost the closest wording wins, whatever the week.
+    searcher.tuning = SearchTuning(min_score=0.0, time_boost=0.0)
+    assert ranked(datetime(2024, 7, 10, tzinfo=UTC)) == ["2024-07-01", "2024-07-08"]
+    searcher.tuning = SearchTuning(min_score=0.0)
+    assert ranked(datetime(2024, 7, 3, tzinfo=UTC)) == ["2024-07-01"]
+    assert ranked(datetime(2024, 7, 16, tzinfo=UTC))[0] == "2024-07-15"
