@@ -122,6 +122,7 @@ def hit_json(hit: Any) -> dict[str, Any]:
         "article_id": hit.article.id,
         "title": hit.article.title,
         "url": hit.article.url,
+        "link": hit.link,
         "date": hit.article.date,
         "source": hit.article.source,
         "char_start": hit.char_start,

@@ -94,6 +94,8 @@ class Hit:
     dense_score: float | None = None
     lexical_score: float | None = None
     also_in: tuple[ArticleRef, ...] = ()
+    # The article's URL opening at the quote (a text fragment) for http(s) articles.
+    link: str | None = None
 
     @property
     def quote(self) -> str:

@@ -27,6 +27,7 @@ from index.query.filters import (
     outlet_names,
     within,
 )
+from index.query.links import deep_link
 from index.query.quotes import best_sentence
 from index.query.timewords import read_time_words
 from index.query.when import Window
@@ -352,6 +353,7 @@ class Searcher:
                     dense_score=c.dense,
                     lexical_score=c.lexical,
                     also_in=tuple(refs[1:]),
+                    link=deep_link(refs[0].url, text[quote.start : quote.end]),
                 )
             )
         return hits
