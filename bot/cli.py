@@ -18,7 +18,27 @@ from index.models import Progress
 log = logging.getLogger("articlebot")
 
 
+def _filter_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("filters (dates: 2024-07-21, 2024-07, 2024, yesterday, ...)")
+    group.add_argument("--since", help="only articles from this date or period on")
+    group.add_argument("--until", help="only articles up to this date or period (included)")
+    group.add_argument(
+        "--outlet", action="append", default=[], help="only this outlet (repeatable; any case)"
+    )
+    group.add_argument(
+        "--sort", choices=("relevance", "newest"), default="relevance", help="order of the hits"
+    )
+    group.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="answer as of this date: time words count from it, later articles are left out",
+    )
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
+    filters = _filter_options()
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="index folder (default ./data)")
     common.add_argument("--model", help="sentence-transformers model name or path")
@@ -37,16 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     index_sub.add_parser("status", parents=[common], help="what the index holds")
 
-    search = sub.add_parser("search", parents=[common], help="JSON results for questions")
+    search = sub.add_parser("search", parents=[common, filters], help="JSON results for questions")
     search.add_argument("question", nargs="?")
     search.add_argument("-k", type=_results, default=None, help="results per question (1-10)")
     search.add_argument("--json", action="store_true", help="JSON output (always on with --batch)")
-    search.add_argument("--batch", type=Path, help="JSONL file of {id, question}")
+    search.add_argument(
+        "--batch",
+        type=Path,
+        help="JSONL file of {id, question} (each may add as_of, since, until, outlet)",
+    )
     search.add_argument(
         "--no-threshold", action="store_true", help="return results even below the match threshold"
     )
 
-    ask = sub.add_parser("ask", parents=[common], help="answer one question, for people")
+    ask = sub.add_parser("ask", parents=[common, filters], help="answer one question, for people")
     ask.add_argument("question")
     ask.add_argument("-k", type=_results, default=None, help="results (1-10)")
 
@@ -158,29 +182,52 @@ def _cmd_status(settings: Settings) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace, record: dict[str, Any] | None = None) -> Any:
+    """The question's filters: the command line's, overridden by a batch line's own fields."""
+    from index.engine import search_filters
+
+    record = record or {}
+    outlets = record.get("outlet", args.outlet)
+    return search_filters(
+        since=record.get("since", args.since),
+        until=record.get("until", args.until),
+        outlets=[outlets] if isinstance(outlets, str) else [str(o) for o in outlets or ()],
+        sort=args.sort,
+        as_of=record.get("as_of", args.as_of),
+    )
+
+
 def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
-    engine = _engine(settings, need_index=True)
-    searcher = engine.searcher()
+    from index.errors import InputError
+
     k = args.k or settings.top_k
+    # Every question and filter is read before the model loads: a typo fails at once.
+    questions: list[tuple[Any, str, Any]] = []
     if args.batch is not None:
-        questions = []
         with args.batch.open(encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
                     record = json.loads(line)
-                    questions.append((record.get("id", number), str(record["question"])))
-                except (json.JSONDecodeError, KeyError, AttributeError):
+                    question = str(record["question"])
+                    filters = _filters(args, record)
+                except (json.JSONDecodeError, KeyError, AttributeError, TypeError):
                     raise ArticlebotError(
                         f'{args.batch} line {number}: expected {{"id", "question"}}'
                     ) from None
+                except InputError as exc:
+                    raise ArticlebotError(f"{args.batch} line {number}: {exc}") from None
+                questions.append((record.get("id", number), question, filters))
     elif args.question:
-        questions = [(None, args.question)]
+        questions = [(None, args.question, _filters(args))]
     else:
         raise ArticlebotError("give a question, or --batch FILE")
-    for qid, question in questions:
-        result = searcher.search(question, k, apply_threshold=not args.no_threshold)
+    searcher = _engine(settings, need_index=True).searcher()
+    for qid, question, filters in questions:
+        result = searcher.search(
+            question, k, apply_threshold=not args.no_threshold, filters=filters
+        )
         if args.json or args.batch is not None:
             out = {
                 "id": qid,
@@ -198,8 +245,9 @@ def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render_text import render_result
 
+    filters = _filters(args)
     engine = _engine(settings, need_index=True)
-    result = engine.ask(args.question, args.k)
+    result = engine.ask(args.question, args.k, filters=filters)
     print(render_result(result, ansi=sys.stdout.isatty()))
     return 0 if result.matched else 3
 

@@ -81,3 +81,33 @@ def test_status_of_a_built_index(
     assert "model:    hash-test-model" in out
     assert f"articles: 2  passages: {report.passages}" in out
     assert "collection shared: 2 articles" in out
+
+
+def test_filter_options_are_offered(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("search", "ask"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        for option in ("--since", "--until", "--outlet", "--sort", "--as-of"):
+            assert option in out
+
+
+def test_bad_date_is_refused_before_the_model_loads(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = cli_env / "no-index-here"
+    assert main(["ask", "who?", "--since", "soonish", "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("articlebot: Cannot read “soonish” as a date. Use an ISO date")
+    assert "yesterday" in err and "3 days ago" in err
+
+
+def test_bad_batch_line_names_the_line(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = cli_env / "q.jsonl"
+    batch.write_text(
+        '{"id": 1, "question": "who?", "as_of": "2024-07-21"}\n'
+        '{"id": 2, "question": "who?", "until": "later"}\n',
+        encoding="utf-8",
+    )
+    assert main(["search", "--batch", str(batch), "--data-dir", str(cli_env / "none")]) == 1
+    assert capsys.readouterr().err.startswith(f"articlebot: {batch} line 2: Cannot read “later”")
