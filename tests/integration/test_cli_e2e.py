@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.dates_text import date_label
 from index.encode.embedder import Embedder
 
 pytestmark = pytest.mark.integration
@@ -137,7 +138,7 @@ def test_ask(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith(
         "1. U.S. strikes Iran-backed militia sites on Iraq-Syria border after drone attacks"
-        " — 2021-06-28\n"
+        f" — {date_label('2021-06-28')}\n"
     )
     # Not a terminal: the quote is marked with ** instead of ANSI bold.
     assert '**"The targets were selected' in " ".join(out.split())
