@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def _synthetic_generation(
     sentences: list[tuple[Span, ...]],
     target: int,
     model: str,
+    dress: Callable[[Article, int], Article] | None = None,
 ) -> None:
-    """A generation of `target` passages made of copies of the measured ones."""
+    """A generation of `target` passages made of copies of the measured ones; `dress(article,
+    copy)` may give each copy its own metadata (dates, outlets)."""
     rng = np.random.default_rng(0)
     copies = -(-target // len(docs))
     stored_articles: list[StoredArticle] = []
@@ -57,6 +60,8 @@ def _synthetic_generation(
     for c in range(copies):
         for a in articles:
             copy = replace(a, id=f"{a.id}~{c}")
+            if dress is not None:
+                copy = dress(copy, c)
             stored_articles.append(StoredArticle(len(stored_articles), copy, str(c), "bench"))
         for i, (a_row, start, end) in enumerate(spans):
             if len(stored_passages) == target:

@@ -20,6 +20,9 @@ MAX_LINE_BYTES = 1_000_000
 class BatchQuestion:
     id: Any
     question: str
+    line: int
+    # The whole line: it may also carry the question's own filters (as_of, since, ...).
+    record: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,4 +61,4 @@ def parse_line(line: bytes, number: int) -> BatchQuestion | BatchError:
     question = record.get("question")
     if not isinstance(question, str):
         return BatchError(question_id, f'line {number}: "question" must be a string')
-    return BatchQuestion(question_id, question)
+    return BatchQuestion(question_id, question, number, record)

@@ -33,7 +33,27 @@ def _version() -> str:
         return "(not installed as a package)"
 
 
+def _filter_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("filters (dates: 2024-07-21, 2024-07, 2024, yesterday, ...)")
+    group.add_argument("--since", help="only articles from this date or period on")
+    group.add_argument("--until", help="only articles up to this date or period (included)")
+    group.add_argument(
+        "--outlet", action="append", default=[], help="only this outlet (repeatable; any case)"
+    )
+    group.add_argument(
+        "--sort", choices=("relevance", "newest"), default="relevance", help="order of the hits"
+    )
+    group.add_argument(
+        "--as-of",
+        dest="as_of",
+        help="answer as of this date: time words count from it, later articles are left out",
+    )
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
+    filters = _filter_options()
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", type=Path, help="index folder (default ./data)")
     common.add_argument("--model", help="sentence-transformers model name or path")
@@ -54,18 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     status = index_sub.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true", help="one JSON object")
 
-    search = sub.add_parser("search", parents=[common], help="JSON results for questions")
+    search = sub.add_parser("search", parents=[common, filters], help="JSON results for questions")
     search.add_argument("question", nargs="?")
     search.add_argument("-k", type=_results, default=None, help="results per question (1-10)")
     search.add_argument("--json", action="store_true", help="JSON output (always on with --batch)")
     search.add_argument(
-        "--batch", metavar="FILE", help="JSON lines {id, question}; - reads standard input"
+        "--batch",
+        metavar="FILE",
+        help="JSON lines {id, question} (each may add as_of, since, until, outlet); - reads stdin",
     )
     search.add_argument(
         "--no-threshold", action="store_true", help="return results even below the match threshold"
     )
 
-    ask = sub.add_parser("ask", parents=[common], help="answer one question, for people")
+    ask = sub.add_parser("ask", parents=[common, filters], help="answer one question, for people")
     ask.add_argument("question")
     ask.add_argument("-k", type=_results, default=None, help="results (1-10)")
 
@@ -200,6 +222,21 @@ def _opened_batch(name: str) -> Iterator[IO[bytes]]:
         yield stream
 
 
+def _filters(args: argparse.Namespace, record: dict[str, Any] | None = None) -> Any:
+    """The question's filters: the command line's, overridden by a batch line's own fields."""
+    from index.engine import search_filters
+
+    record = record or {}
+    outlets = record.get("outlet", args.outlet)
+    return search_filters(
+        since=record.get("since", args.since),
+        until=record.get("until", args.until),
+        outlets=[outlets] if isinstance(outlets, str) else [str(o) for o in outlets or ()],
+        sort=args.sort,
+        as_of=record.get("as_of", args.as_of),
+    )
+
+
 def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render_json import json_line, result_json
 
@@ -207,9 +244,13 @@ def _cmd_search(settings: Settings, args: argparse.Namespace) -> int:
         # The file is opened before the model loads: a wrong path fails in a moment.
         with _opened_batch(args.batch) as stream:
             return _search_batch(settings, args, stream)
+    filters = _filters(args)
     searcher = _engine(settings, need_index=True).searcher()
     result = searcher.search(
-        args.question, args.k or settings.top_k, apply_threshold=not args.no_threshold
+        args.question,
+        args.k or settings.top_k,
+        apply_threshold=not args.no_threshold,
+        filters=filters,
     )
     if args.json:
         print(json_line(result_json(None, result)))
@@ -225,16 +266,24 @@ def _search_batch(settings: Settings, args: argparse.Namespace, stream: IO[bytes
     batch goes on. Exit 1 if any line was bad, else 3 if no question matched."""
     from bot.batch import BatchError, read_batch
     from bot.render_json import error_json, json_line, result_json
+    from index.errors import InputError
 
     searcher = _engine(settings, need_index=True).searcher()
     k = args.k or settings.top_k
     asked = matched = errors = 0
     for item in read_batch(stream):
+        if not isinstance(item, BatchError):
+            try:
+                filters = _filters(args, item.record)
+            except InputError as exc:
+                item = BatchError(item.id, f"line {item.line}: {exc}")
         if isinstance(item, BatchError):
             errors += 1
             record = error_json(item.id, item.error)
         else:
-            result = searcher.search(item.question, k, apply_threshold=not args.no_threshold)
+            result = searcher.search(
+                item.question, k, apply_threshold=not args.no_threshold, filters=filters
+            )
             asked += 1
             matched += result.matched
             record = result_json(item.id, result)
@@ -247,8 +296,9 @@ def _search_batch(settings: Settings, args: argparse.Namespace, stream: IO[bytes
 def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render_text import render_result
 
+    filters = _filters(args)
     engine = _engine(settings, need_index=True)
-    result = engine.ask(args.question, args.k)
+    result = engine.ask(args.question, args.k, filters=filters)
     print(render_result(result, ansi=sys.stdout.isatty()))
     return EXIT_OK if result.matched else EXIT_NO_MATCH
 

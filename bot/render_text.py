@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import UTC, datetime
 
+from bot.dates_text import date_label
 from index.models import ArticleRef, BuildReport, FeedbackReport, Hit, SearchResult
 
 BOLD = "\x1b[1m"
@@ -12,7 +13,7 @@ RESET = "\x1b[0m"
 
 
 def source_line(ref: ArticleRef) -> str:
-    parts = [p for p in (ref.source, ref.date) if p]
+    parts = [p for p in (ref.source, date_label(ref.date)) if p]
     return f"{ref.title}" + (f" — {', '.join(parts)}" if parts else "")
 
 
@@ -36,8 +37,8 @@ def render_result(result: SearchResult, ansi: bool = False, width: int = 100) ->
         body = " ".join(emphasised(hit, ansi).split())
         wrapped = textwrap.fill(body, width=width, initial_indent="   ", subsequent_indent="   ")
         block = [f"{number}. {source_line(hit.article)}", wrapped]
-        if hit.article.url:
-            block.append(f"   {hit.article.url}")
+        if hit.link:
+            block.append(f"   {hit.link}")
         for copy in hit.also_in:
             block.append(f"   also in: {source_line(copy)}" + (f" {copy.url}" if copy.url else ""))
         blocks.append("\n".join(block))

@@ -46,6 +46,7 @@ from index.models import (
     Progress,
     QuoteContext,
     ReadReport,
+    SearchFilters,
     SearchResult,
     ShownHit,
     SourceProblem,
@@ -56,6 +57,7 @@ from index.query.context import quote_context
 from index.query.followup import expand, needs_context
 from index.query.hints import RankingHints
 from index.query.searcher import Searcher, SearchTuning
+from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.answers import AnswerStore, new_answer_id
 from index.store.feedback import FeedbackStore
 from index.store.layout import DataDir
@@ -66,6 +68,7 @@ from index.text.sentences import split_sentences
 
 # What the faces may use besides the Engine: they import nothing else from the engine's rooms.
 __all__ = [
+    "ACCEPTED_FORMS",
     "CUTOFFS",
     "Dataset",
     "DeclineCheck",
@@ -78,6 +81,7 @@ __all__ = [
     "load_dataset",
     "median_passage_chars",
     "score",
+    "search_filters",
     "split_sentences",
     "subset",
 ]
@@ -183,11 +187,22 @@ class Engine:
         collections: Collection[str] | None = None,
         mode: Mode = Mode.HYBRID,
         scope: str | None = None,
+        filters: SearchFilters | None = None,
     ) -> SearchResult:
-        """The answer to `question`; passages demoted by `scope`'s votes rank lower."""
+        """The answer to `question` within `filters`; passages demoted by `scope`'s votes
+        rank lower."""
         return self.searcher().search(
-            question, k or self.settings.top_k, collections, mode, hints=self._hints(scope)
+            question,
+            k or self.settings.top_k,
+            collections,
+            mode,
+            hints=self._hints(scope),
+            filters=filters,
         )
+
+    def outlets(self, collections: Collection[str] | None = None) -> list[str]:
+        """The outlets (article `source`) searchable in `collections`, for autocomplete."""
+        return self.searcher().outlets(collections)
 
     # ------------------------------------------------------------ answers, votes, follow-ups
 

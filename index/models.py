@@ -96,6 +96,8 @@ class Hit:
     also_in: tuple[ArticleRef, ...] = ()
     # How sure the searcher is that this passage answers (the measure `min_score` applies to).
     confidence: float | None = None
+    # The article's URL opening at the quote (a text fragment) for http(s) articles.
+    link: str | None = None
 
     @property
     def quote(self) -> str:

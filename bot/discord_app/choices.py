@@ -1,4 +1,5 @@
-"""Autocomplete choices: a server's articles that match what an admin has typed so far.
+"""Autocomplete choices: a server's articles that match what an admin has typed so far, and
+the outlets a member's questions search.
 
 Pure functions, no engine calls. Discord shows a choice's name as plain text (no markdown, no
 mentions), so names are flattened to one line and cut to length but not escaped: a backslash
@@ -61,3 +62,22 @@ def _choice_name(article: Article, short_id: str) -> str:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def outlet_choices(outlets: Sequence[str], typed: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 outlets containing `typed` in any case: those starting with it first, then
+    those with a word starting with it, then the rest, each group alphabetical."""
+    needle = one_line(typed).casefold()
+    ranked: list[tuple[int, str, str]] = []
+    for outlet in outlets:
+        name = one_line(outlet)
+        # Discord refuses a longer value; such an outlet can still be typed in whole.
+        if not 0 < len(name) <= CHOICE_TEXT_LIMIT:
+            continue
+        rank = _rank(needle, name.casefold(), name.casefold())
+        if rank is not None:
+            ranked.append((rank, name.casefold(), name))
+    ranked.sort()
+    return [
+        app_commands.Choice(name=name, value=name) for _, _, name in ranked[:CHOICE_COUNT_LIMIT]
+    ]

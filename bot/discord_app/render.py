@@ -14,6 +14,7 @@ from datetime import datetime
 
 import discord
 
+from bot.dates_text import date_label
 from bot.discord_app.safe_text import clip, escape, one_line, safe_url
 from index.engine import IndexStatus, split_sentences
 from index.models import (
@@ -110,17 +111,18 @@ def distinct_quotes(hits: Sequence[Hit]) -> list[Hit]:
 
 def hit_value(hit: Hit, limit: int) -> str:
     """A field value of at most `limit` characters: source line, passage, other copies."""
-    source = source_line(hit.article, limit // 3)
+    source = source_line(hit.article, limit // 3, hit.link)
     head = f"{source}\n" if source else ""
     value = head + quoted_passage(hit, limit - len(head))
     copies = also_in_line(hit.also_in, limit - len(value) - 1)
     return (f"{value}\n{copies}" if copies else value) or "…"
 
 
-def source_line(ref: ArticleRef, limit: int) -> str:
-    """ "[Outlet · date](url)", or the same words unlinked when there is no usable URL."""
-    label = " · ".join(one_line(p) for p in (ref.source, ref.date) if p and one_line(p))
-    url = safe_url(ref.url)
+def source_line(ref: ArticleRef, limit: int, link: str | None = None) -> str:
+    """ "[Outlet · 3 days ago · 2024-07-21](link)", or the same words unlinked when there is no
+    usable URL. `link` (the deep link to the quote) is used over the article's URL."""
+    label = " · ".join(one_line(p) for p in (ref.source, date_label(ref.date)) if p and one_line(p))
+    url = safe_url(link) or safe_url(ref.url)
     if url:
         linked = f"[{clip(label or 'Read the article', 200)}]({url})"
         if len(linked) <= limit:
@@ -205,7 +207,7 @@ def headline(ref: ArticleRef) -> str:
     title = one_line(ref.title) or "Untitled"
     url = safe_url(ref.url)
     shown = f"[{clip(title, 200)}]({url})" if url else clip(title, 200)
-    meta = " · ".join(one_line(p) for p in (ref.source, ref.date) if p and one_line(p))
+    meta = " · ".join(one_line(p) for p in (ref.source, date_label(ref.date)) if p and one_line(p))
     return f"{shown} — {clip(meta, 100)}" if meta else shown
 
 

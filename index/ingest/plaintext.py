@@ -13,23 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
+from index.ingest.dates import normalise_date, parse_datetime
 from index.models import Span
 
 _READ_TIME_RE = re.compile(r"^\s*\d+\s*(?:min(?:ute)?s?|m)\.?\s+read\s*$", re.IGNORECASE)
-_DATE_FORMATS = (
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%b. %d, %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%Y-%m-%d",
-    "%A, %B %d, %Y",
-    "%a, %b %d, %Y",
-    "%B %d %Y",
-    "%m/%d/%Y",
-)
 _MAX_TITLE_CHARS = 250
 
 
@@ -43,16 +32,8 @@ class Head:
 
 def parse_date(line: str) -> date | None:
     """A whole line that is a date, in the forms news sites print; None otherwise."""
-    text = re.sub(r"\s+", " ", line.strip().rstrip("."))
-    text = re.sub(r"^(?:published|posted|updated)(?: on)?:? ", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", text)
-    text = text.replace("Sept ", "Sep ").replace("Sept. ", "Sep. ")
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    parsed = parse_datetime(line)
+    return parsed.date() if parsed is not None else None
 
 
 def _lines(text: str, limit: int) -> list[tuple[int, int, str]]:
@@ -72,9 +53,9 @@ def parse_head(text: str) -> Head:
     excluded: list[Span] = []
     body_start = 0
     for start, end, line in _lines(text, 4):
-        parsed = parse_date(line)
+        parsed = normalise_date(line)
         if parsed is not None and found_date is None:
-            found_date = parsed.isoformat()
+            found_date = parsed
         elif _READ_TIME_RE.match(line):
             pass
         elif title is None and len(line.strip()) <= _MAX_TITLE_CHARS and not _is_prose(line):

@@ -21,6 +21,7 @@ import trafilatura
 
 from index.errors import InputError
 from index.ingest.collections import Item, article_from_record, iter_json, iter_jsonl
+from index.ingest.dates import html_date_params
 from index.ingest.fetch import Fetched, fetch_url
 from index.ingest.frontmatter import read_front_matter
 from index.ingest.plaintext import parse_head
@@ -156,7 +157,12 @@ def parse_html(
     html: str, article_id: str, origin: str, collection: str, url: str | None = None
 ) -> ParsedArticle:
     doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        date_extraction_params=html_date_params(),
     )
     text = getattr(doc, "text", None) if doc is not None else None
     if not isinstance(text, str) or not text.strip():

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from index.ingest import dates
 from index.ingest.cleanup import boilerplate_spans
-from index.ingest.plaintext import parse_date
 from index.models import Article, ParsedArticle, SourceProblem, Span
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
@@ -66,22 +65,10 @@ def scalar_text(value: Any) -> str | None:
     return text or None
 
 
-_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
 def normalise_date(value: Any) -> str | None:
-    """ISO date when the value is recognisably a date; the given text otherwise. An ISO-shaped
-    date that does not exist ("2024-13-45") is no date at all."""
-    text = scalar_text(value)
-    if text is None:
-        return None
-    if _ISO_DATE_RE.match(text) and text[:10].isascii():
-        try:
-            return date.fromisoformat(text[:10]).isoformat()
-        except ValueError:
-            return None
-    parsed = parse_date(text[:200])
-    return parsed.isoformat() if parsed else text
+    """ISO 8601 when the value is recognisably a date (index.ingest.dates); None otherwise."""
+    text = scalar_text(value) if isinstance(value, str) else value
+    return dates.normalise_date(text) if text is not None else None
 
 
 def fallback_title(article_id: str) -> str:

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -17,10 +18,30 @@ import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
-from index.models import ArticleRef, Hit, Mode, SearchResult, Span, passage_id
+from index.models import (
+    ArticleRef,
+    Hit,
+    Mode,
+    SearchFilters,
+    SearchResult,
+    Sort,
+    Span,
+    passage_id,
+)
+from index.query.filters import (
+    ArticleFacts,
+    allowed_articles,
+    is_restrictive,
+    newest_first,
+    outlet_names,
+    within,
+)
 from index.query.hints import RankingHints
+from index.query.links import deep_link
 from index.query.question import clean_question
 from index.query.quotes import best_sentence
+from index.query.timewords import read_time_words
+from index.query.when import Window
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
 from index.store.lexical import LexicalIndex, informativeness, term_overlap
@@ -45,6 +66,16 @@ class SearchTuning:
     # Longer questions are cut: the model reads about 256 word pieces anyway, and a 100k
     # character paste would otherwise cost BM25 and the confidence check for nothing.
     max_question_chars: int = 300
+    # Added to the ranking score of a passage from the period a question's time words name
+    # ("this week"): a preference, not a filter. Measured with bench/dated_bench.py.
+    time_boost: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class _RowFilter:
+    mask: np.ndarray
+    bits: np.ndarray
+    selector: faiss.IDSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +121,8 @@ class Searcher:
         self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
         self._passage_start = np.array([s for _, s, _ in spans], dtype=np.int64)
         self._passage_end = np.array([e for _, _, e in spans], dtype=np.int64)
-        collections = sorted({a.collection for a in self.articles})
-        code = {c: i for i, c in enumerate(collections)}
-        article_code = np.array([code[a.collection] for a in self.articles], dtype=np.int64)
-        self._collection_names = collections
-        self._passage_collection = (
-            article_code[self._passage_article] if len(spans) else np.empty(0, dtype=np.int64)
-        )
-        self._masks: dict[frozenset[str], tuple[np.ndarray, faiss.IDSelector | None]] = {}
+        self._facts = ArticleFacts.of(self.articles)
+        self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()
 
     @classmethod
@@ -127,45 +152,60 @@ class Searcher:
         row = self._article_rows.get(article_id)
         return None if row is None else (self.articles[row], self._store.article_text(row))
 
-    def _mask(
-        self, collections: Collection[str] | None
-    ) -> tuple[np.ndarray | None, faiss.IDSelector | None]:
-        if collections is None:
-            return None, None
-        key = frozenset(collections)
-        with self._mask_lock:
-            cached = self._masks.get(key)
-            if cached is None:
-                codes = [i for i, c in enumerate(self._collection_names) if c in key]
-                mask = np.isin(self._passage_collection, codes)
-                rows = np.flatnonzero(mask).astype(np.int64)
-                # The selector must outlive every search that uses it: it is cached with the mask.
-                selector = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))
-                cached = (mask, selector)
-                self._masks[key] = cached
-                cached[0].setflags(write=False)
-            return cached
+    def outlets(self, collections: Collection[str] | None = None) -> list[str]:
+        """The outlets of the articles in `collections` (all when None)."""
+        return outlet_names(self.articles, allowed_articles(self._facts, collections, None))
+
+    def _rows(
+        self, collections: Collection[str] | None, filters: SearchFilters | None
+    ) -> _RowFilter | None:
+        """The passages a question may retrieve, or None for all of them."""
+        if not is_restrictive(filters):
+            if collections is None:
+                return None
+            # Collections alone repeat with every question from a place: cached.
+            key = frozenset(collections)
+            with self._mask_lock:
+                cached = self._masks.get(key)
+                if cached is None:
+                    cached = self._masks[key] = self._row_filter(collections, None)
+                return cached
+        return self._row_filter(collections, filters)
+
+    def _row_filter(
+        self, collections: Collection[str] | None, filters: SearchFilters | None
+    ) -> _RowFilter:
+        allowed = allowed_articles(self._facts, collections, filters)
+        if allowed is None:
+            allowed = np.ones(len(self.articles), dtype=bool)
+        mask = allowed[self._passage_article] if len(self._passage_article) else np.zeros(0, bool)
+        mask.setflags(write=False)
+        bits = np.packbits(mask, bitorder="little")
+        # The selector reads `bits` in place: both live in the returned filter, which the
+        # caller holds for as long as it searches.
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        return _RowFilter(mask, bits, selector)
 
     def _candidates(
         self,
-        question: str,
+        topic: str,
         query: np.ndarray,
         mode: Mode,
         collections: Collection[str] | None,
+        filters: SearchFilters | None,
+        window: Window | None,
         hints: RankingHints | None = None,
     ) -> list[_Candidate]:
-        mask, selector = self._mask(collections)
-        n = self.tuning.candidates
-        pool: set[int] = set()
-        if mode is not Mode.LEXICAL:
-            found = self._vectors.search(query, n, selector)
-            pool.update(int(r) for r in found.rows)
-        lexical = self._lexical.scores(question) if mode is not Mode.DENSE else None
-        if lexical is not None:
-            masked = lexical if mask is None else np.where(mask, lexical, 0.0)
-            if len(masked):
-                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
-                pool.update(int(r) for r in top if masked[r] > 0)
+        """The pool both sides retrieve within the filters, ranked by fused score. With a
+        `window`, both sides also retrieve within it, so that its passages are in the pool
+        even when many others match better, and they get the time boost."""
+        lexical = self._lexical.scores(topic) if mode is not Mode.DENSE else None
+        preferred = None
+        if window is not None:
+            preferred = self._row_filter(collections, within(filters, window.start, window.end))
+        pool = self._pool(query, lexical, mode, self._rows(collections, filters))
+        if preferred is not None:
+            pool |= self._pool(query, lexical, mode, preferred)
         if not pool:
             return []
         rows = np.fromiter(pool, dtype=np.int64)
@@ -177,10 +217,28 @@ class Searcher:
             fused = hints.adjust(
                 fused, [self.passage_id(int(r)) for r in rows], [self._article_id(r) for r in rows]
             )
+        if preferred is not None:
+            fused = fused + self.tuning.time_boost * preferred.mask[rows]
         order = np.argsort(-fused, kind="stable")
         return [
             _Candidate(int(rows[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order
         ]
+
+    def _pool(
+        self, query: np.ndarray, lexical: np.ndarray | None, mode: Mode, scope: _RowFilter | None
+    ) -> set[int]:
+        """The best rows of each side within `scope` (everything when None)."""
+        n = self.tuning.candidates
+        pool: set[int] = set()
+        if mode is not Mode.LEXICAL:
+            found = self._vectors.search(query, n, scope.selector if scope is not None else None)
+            pool.update(int(r) for r in found.rows)
+        if lexical is not None:
+            masked = lexical if scope is None else np.where(scope.mask, lexical, 0.0)
+            if len(masked):
+                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
+                pool.update(int(r) for r in top if masked[r] > 0)
+        return pool
 
     def search(
         self,
@@ -190,17 +248,26 @@ class Searcher:
         mode: Mode = Mode.HYBRID,
         apply_threshold: bool = True,
         hints: RankingHints | None = None,
+        filters: SearchFilters | None = None,
     ) -> SearchResult:
-        """Top `k` hits for `question` among `collections` (all when None); `hints`
-        (a server's demoted passages, a conversation's articles) adjust the ranking."""
+        """Top `k` hits for `question` among `collections` (all when None), within `filters`;
+        `hints` (a server's demoted passages, a conversation's articles) adjust the ranking.
+
+        Time words in the question ("this week") are resolved against `filters.as_of`, else
+        the clock; the passages of that period are preferred, and the words themselves are
+        left out of matching.
+        """
         question = clean_question(question, self.tuning.max_question_chars)
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
-        query = self._embedder.encode([question])[0]
-        candidates = self._candidates(question, query, mode, collections, hints)
+        now = filters.as_of if filters is not None and filters.as_of else datetime.now(UTC)
+        words = read_time_words(question, now)
+        topic = words.topic
+        query = self._embedder.encode([topic])[0]
+        candidates = self._candidates(topic, query, mode, collections, filters, words.window, hints)
         if not candidates:
             return SearchResult(question=question, hits=(), matched=False)
-        weights = informativeness(question)
+        weights = informativeness(topic)
         best = self._confidence(candidates[0], weights)
         if apply_threshold and best < self.tuning.min_score:
             nearest: list[ArticleRef] = []
@@ -216,8 +283,11 @@ class Searcher:
         # Once the best passage is confident, the rest are shown whatever their own score:
         # on the split-half check, 0.009 of answerable questions have their answer only in a
         # later passage that would not pass the threshold alone.
-        chosen = self._diverse(candidates, k)
-        hits = self._with_quotes(question, chosen, weights)
+        if filters is not None and filters.sort is Sort.NEWEST:
+            chosen = self._newest(candidates, k, weights if apply_threshold else None)
+        else:
+            chosen = self._diverse(candidates, k)
+        hits = self._with_quotes(topic, chosen, weights)
         return SearchResult(question, tuple(hits), matched=True, best_score=best)
 
     def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
@@ -274,6 +344,19 @@ class Searcher:
                 chosen.append((c, [article]))
         return chosen
 
+    def _newest(
+        self, candidates: list[_Candidate], k: int, weights: dict[str, float] | None
+    ) -> list[tuple[_Candidate, list[int]]]:
+        """The `k` newest of the candidates that answer well enough on their own (each above
+        the no-match threshold; all of them when `weights` is None: no threshold)."""
+        if weights is not None:
+            candidates = [
+                c for c in candidates if self._confidence(c, weights) >= self.tuning.min_score
+            ]
+        chosen = self._diverse(candidates, len(candidates))
+        first = [float(self._facts.first[articles[0]]) for _, articles in chosen]
+        return [chosen[i] for i in newest_first(first)[:k]]
+
     def _shared_chars(self, row: int, start: int, end: int) -> int:
         return max(
             0, min(end, int(self._passage_end[row])) - max(start, int(self._passage_start[row]))
@@ -311,6 +394,7 @@ class Searcher:
                     lexical_score=c.lexical,
                     also_in=tuple(refs[1:]),
                     confidence=self._confidence(c, weights),
+                    link=deep_link(refs[0].url, text[quote.start : quote.end]),
                 )
             )
         return hits

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.dates_text import date_label
 from bot.discord_app.client import ArticleBot
 from config import Settings
 from index.encode.embedder import Embedder
@@ -204,7 +205,7 @@ async def test_added_url_is_fetched_and_searchable(
     assert article_server.served == ["lighthouse.txt"]
     field = answer.embeds[0]["fields"][0]
     assert field["name"] == "Zorblatt lighthouse repainted in cobalt blue"
-    assert field["value"].startswith(f"[2024-03-03]({url})\n")
+    assert field["value"].startswith(f"[{date_label('2024-03-03')}]({url}#:~:text=The%20Zorblatt")
 
 
 async def test_private_url_is_refused_unless_allowed(

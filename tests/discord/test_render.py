@@ -6,12 +6,14 @@ hostile passages at them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import discord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.dates_text import date_label
 from bot.discord_app.render import (
     CONTENT_LIMIT,
     EMBED_TOTAL_LIMIT,
@@ -169,6 +171,10 @@ def test_any_answer_fits_every_limit_and_is_inert(
     assert_inert(embed.title or "")
 
 
+# Relative to the clock: "5 years ago · 2021-06-28" as these tests are written.
+DATE = date_label("2021-06-28")
+
+
 def test_quote_is_bold_inside_its_passage() -> None:
     sentences = ["The port closed on Monday.", "Kirby said the strikes were necessary.", "Done."]
     embed = answer_embed(SearchResult("who?", (hit_of(sentences, 1, ref(1)),), matched=True), FACTS)
@@ -176,10 +182,20 @@ def test_quote_is_bold_inside_its_passage() -> None:
     (field,) = embed.fields
     assert field.name == "Title"
     assert field.value == (
-        "[The Outlet · 2021-06-28](https://news.example/a)\n"
+        f"[The Outlet · {DATE}](https://news.example/a)\n"
         "The port closed on Monday. **Kirby said the strikes were necessary.** Done."
     )
     assert embed.footer.text == "12 articles indexed · index built 2026-11-25 14:45 UTC"
+
+
+def test_the_source_links_to_the_quote_when_the_hit_has_a_deep_link() -> None:
+    sentences = ["The port closed.", "Kirby spoke."]
+    link = "https://news.example/a#:~:text=Kirby%20spoke."
+    hit = dataclasses.replace(hit_of(sentences, 1, ref(1)), link=link)
+    embed = answer_embed(SearchResult("who?", (hit,), matched=True), FACTS)
+
+    assert (embed.fields[0].value or "").startswith(f"[The Outlet · {DATE}]({link})\n")
+    assert DATE is not None and DATE.endswith("ago · 2021-06-28")
 
 
 def test_long_passage_is_cut_at_sentences_around_the_quote() -> None:
@@ -232,7 +248,7 @@ def test_no_match_lists_the_nearest_headlines_linked() -> None:
     assert embed.fields == []
     description = embed.description or ""
     assert description.startswith("No passage in the collection answers that question")
-    assert r"[Harbour \*reopens\*](https://news.example/a) — The Outlet · 2021-06-28" in description
+    assert rf"[Harbour \*reopens\*](https://news.example/a) — The Outlet · {DATE}" in description
     assert "• Strikes — The Outlet" in description
 
 

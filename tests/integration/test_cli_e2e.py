@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.dates_text import date_label
 from index.encode.embedder import Embedder
 
 pytestmark = pytest.mark.integration
@@ -156,7 +157,7 @@ def test_ask(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith(
         "1. The United States is attacking Iranian-backed militants along the Iraq-Syria border"
-        " — 2024-07-21\n"
+        f" — {date_label('2024-07-21')}\n"
     )
     # Not a terminal: the quote is marked with ** instead of ANSI bold.
     assert "**“Targets were chosen" in " ".join(out.split())
@@ -217,3 +218,79 @@ def test_build_of_a_folder_without_articles(
     (cli_env / "empty").mkdir()
     assert main(["index", "build", str(cli_env / "empty"), "--data-dir", "data"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+DATED = [
+    {
+        "id": f"ferry-{day}",
+        "title": f"Merrow ferry cancels crossings ({outlet})",
+        "date": f"2024-07-{day:02d}",
+        "source": outlet,
+        "url": f"https://news.example/ferry-{day}",
+        "text": f"The Merrow ferry company cancelled {n} crossings to the islands because of "
+        "storms. Passengers were offered refunds.",
+    }
+    for day, outlet, n in (
+        (1, "Coastline Daily", 4),
+        (10, "Velmar Gazette", 9),
+        (20, "Coastline Daily", 14),
+    )
+]
+
+
+def test_search_filters_and_json_fields(
+    cli_env: Path, shared_model: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = cli_env / "dated.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in DATED) + "\n", encoding="utf-8")
+    folder = str(cli_env / "data")
+    assert main(["index", "build", str(source), "--data-dir", folder]) == 0
+    capsys.readouterr()
+    question = "How many crossings did the Merrow ferry company cancel?"
+
+    def ids(*options: str) -> list[str]:
+        assert main(["search", question, "--json", "-k", "3", "--data-dir", folder, *options]) == 0
+        [line] = json_lines(capsys.readouterr().out)
+        return [r["article_id"] for r in line["results"]]
+
+    assert sorted(ids()) == ["ferry-1", "ferry-10", "ferry-20"]
+    assert ids("--outlet", "velmar gazette") == ["ferry-10"]
+    assert sorted(ids("--since", "2024-07-10")) == ["ferry-10", "ferry-20"]
+    assert ids("--until", "2024-07-09") == ["ferry-1"]
+    assert ids("--sort", "newest") == ["ferry-20", "ferry-10", "ferry-1"]
+    assert ids("--as-of", "2024-07-15", "--sort", "newest") == ["ferry-10", "ferry-1"]
+
+    assert (
+        main(
+            [
+                "search",
+                question,
+                "--json",
+                "-k",
+                "1",
+                "--data-dir",
+                folder,
+                "--outlet",
+                "Velmar Gazette",
+            ]
+        )
+        == 0
+    )
+    [result] = json_lines(capsys.readouterr().out)[0]["results"]
+    assert (result["date"], result["source"]) == ("2024-07-10", "Velmar Gazette")
+    assert result["link"].startswith("https://news.example/ferry-10#:~:text=")
+
+    batch = cli_env / "q.jsonl"
+    batch.write_text(
+        json.dumps({"id": "a", "question": f"{question[:-1]} last week?", "as_of": "2024-07-16"})
+        + "\n"
+        + json.dumps(
+            {"id": "b", "question": question, "outlet": "Coastline Daily", "until": "2024-07-05"}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["search", "--batch", str(batch), "-k", "1", "--data-dir", folder]) == 0
+    first, second = json_lines(capsys.readouterr().out)
+    assert [r["article_id"] for r in first["results"]] == ["ferry-10"]
+    assert [r["article_id"] for r in second["results"]] == ["ferry-1"]

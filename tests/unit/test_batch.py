@@ -12,7 +12,10 @@ from bot.batch import MAX_LINE_BYTES, BatchError, BatchQuestion, read_batch
 
 def test_questions_and_ids() -> None:
     stream = io.BytesIO(b'{"id": "a", "question": "Who?"}\n\n  \n{"question": "Why?"}')
-    assert list(read_batch(stream)) == [BatchQuestion("a", "Who?"), BatchQuestion(4, "Why?")]
+    assert list(read_batch(stream)) == [
+        BatchQuestion("a", "Who?", 1, {"id": "a", "question": "Who?"}),
+        BatchQuestion(4, "Why?", 4, {"question": "Why?"}),
+    ]
 
 
 def test_a_line_over_the_limit_is_an_error_and_reading_goes_on() -> None:
@@ -20,7 +23,7 @@ def test_a_line_over_the_limit_is_an_error_and_reading_goes_on() -> None:
     stream = io.BytesIO(long_line + b'{"id": 2, "question": "Who?"}\n')
     assert list(read_batch(stream)) == [
         BatchError(1, f"line 1: longer than {MAX_LINE_BYTES} bytes"),
-        BatchQuestion(2, "Who?"),
+        BatchQuestion(2, "Who?", 2, {"id": 2, "question": "Who?"}),
     ]
 
 

@@ -367,3 +367,38 @@ def test_batch_from_stdin_and_its_exit_code(
     assert main(["search", "--batch", "-", "--data-dir", str(built_index[0])]) == code
     out = search_json(capsys.readouterr().out)
     assert [line["id"] for line in out] == list(range(len(questions)))
+
+
+def test_filter_options_are_offered(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("search", "ask"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        for option in ("--since", "--until", "--outlet", "--sort", "--as-of"):
+            assert option in out
+
+
+def test_bad_date_is_refused_before_the_model_loads(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = cli_env / "no-index-here"
+    assert main(["ask", "who?", "--since", "soonish", "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("articlebot: Cannot read “soonish” as a date. Use an ISO date")
+    assert "yesterday" in err and "3 days ago" in err
+
+
+@pytest.mark.usefixtures("hash_model")
+def test_a_bad_date_on_a_batch_line_is_that_lines_error(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = cli_env / "q.jsonl"
+    batch.write_text(
+        f'{{"id": 1, "question": "{MATCHING}", "as_of": "2099-07-21"}}\n'
+        f'{{"id": 2, "question": "{MATCHING}", "until": "later"}}\n',
+        encoding="utf-8",
+    )
+    assert main(["search", "--batch", str(batch), "--data-dir", str(built_index[0])]) == 1
+    first, second = search_json(capsys.readouterr().out)
+    assert first["id"] == 1 and "results" in first
+    assert second["id"] == 2 and second["error"].startswith("line 2: Cannot read “later”")

@@ -1,22 +1,26 @@
-"""Asking: `/ask question: [results:] [private:]` and `@bot question`, answered with quotes."""
+"""Asking: `/ask question: [results:] [private:] [since:] [until:] [outlet:] [sort:]` and
+`@bot question`, answered with quotes."""
 
 # No `from __future__ import annotations` here: discord.py reads the /ask parameter annotations
 # at definition time, and the question's length limit is a setting, known only at run time.
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.answers import AnswerMessage, AnswerOrigin, with_buttons
+from bot.discord_app.choices import CHOICE_TEXT_LIMIT, outlet_choices
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import GENERIC, explain
 from bot.discord_app.render import IndexFacts, answer_embed
 from bot.discord_app.scope import answer_scope, searched_collections
-from index.errors import InputError
+from index.engine import search_filters
+from index.errors import ArticlebotError, InputError
+from index.models import SearchFilters
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -52,7 +56,13 @@ class Ask(commands.Cog):
         return question
 
     async def answer(
-        self, question: str, k: int, guild_id: int | None, asker: int, private: bool = False
+        self,
+        question: str,
+        k: int,
+        guild_id: int | None,
+        asker: int,
+        private: bool = False,
+        filters: SearchFilters | None = None,
     ) -> AnswerMessage:
         collections = searched_collections(guild_id)
         engine = self.bot.engine
@@ -60,21 +70,38 @@ class Ask(commands.Cog):
 
         def search() -> AnswerMessage:
             # Model, FAISS and SQLite all block: this runs in a worker thread.
-            result = engine.ask(question, k, collections, scope=origin.scope)
+            result = engine.ask(question, k, collections, scope=origin.scope, filters=filters)
             embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
             return with_buttons(engine, embed, result, origin)
 
         return await asyncio.to_thread(search)
 
     async def on_slash(
-        self, interaction: discord.Interaction, question: str, results: int, private: bool
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        results: int,
+        private: bool,
+        filters: SearchFilters,
     ) -> None:
         question = self.admit(question, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
         reply = await self.answer(
-            question, results, interaction.guild_id, interaction.user.id, private
+            question, results, interaction.guild_id, interaction.user.id, private, filters
         )
         await interaction.followup.send(embed=reply.embed, view=reply.view, ephemeral=private)
+
+    async def complete_outlet(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        """The outlets the asker's questions search, as they type."""
+        collections = searched_collections(interaction.guild_id)
+        try:
+            outlets = await asyncio.to_thread(self.bot.engine.outlets, collections)
+        except ArticlebotError:
+            # No index yet: nothing to suggest; the question itself will say why.
+            return []
+        return outlet_choices(outlets, typed)
 
     @commands.Cog.listener()
     async def on_question(self, message: discord.Message, question: str) -> None:
@@ -110,13 +137,31 @@ def _ask_command(cog: Ask, max_chars: int, default_results: int) -> app_commands
         question="What you want to know",
         results=f"How many passages to show (1-{MAX_RESULTS})",
         private="Show the answer only to you",
+        since="Only articles from then on: 2024-07-21, 2024-07, yesterday, last week, 3 days ago",
+        until="Only articles up to then (included): 2024-07-21, 2024-07, yesterday, last month",
+        outlet="Only articles from this outlet",
+        sort="Most relevant first (default) or newest first",
     )
     async def ask(
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, max_chars],
         results: app_commands.Range[int, 1, MAX_RESULTS] = default_results,
         private: bool = False,
+        since: app_commands.Range[str, 1, 60] | None = None,
+        until: app_commands.Range[str, 1, 60] | None = None,
+        outlet: app_commands.Range[str, 1, CHOICE_TEXT_LIMIT] | None = None,
+        sort: Literal["relevance", "newest"] = "relevance",
     ) -> None:
-        await cog.on_slash(interaction, question, results, private)
+        # Read before the answer is deferred, so a bad date is a short ephemeral error.
+        filters = search_filters(
+            since=since, until=until, outlets=[outlet] if outlet else [], sort=sort
+        )
+        await cog.on_slash(interaction, question, results, private, filters)
+
+    @ask.autocomplete("outlet")
+    async def _complete_outlet(
+        interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        return await cog.complete_outlet(interaction, typed)
 
     return ask

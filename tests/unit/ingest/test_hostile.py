@@ -74,7 +74,7 @@ def test_front_matter_values_are_text_whatever_yaml_would_make_of_them() -> None
 def test_a_real_date_in_front_matter_is_kept() -> None:
     data = f"---\ndate: 2024-07-21 10:30:00\n---\n{BODY}\n".encode()
     (parsed,), _ = parse_bytes(data, "a.md", "a.md", "a.md")
-    assert parsed.article.date == "2024-07-21"
+    assert parsed.article.date == "2024-07-21T10:30:00"
 
 
 def test_alias_bomb_is_refused_without_expanding() -> None:

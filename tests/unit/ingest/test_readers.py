@@ -237,7 +237,7 @@ def test_html_page_via_trafilatura(tmp_path: Path) -> None:
     parsed = only_article(read(tmp_path / "lanes.html"))
     a = parsed.article
     assert a.title == "Council approves new cycle lanes"
-    assert a.date == "2022-09-14"
+    assert a.date == "2022-09-14T08:00:00+00:00"
     assert a.source == "Riverside Herald"
     assert "Councillor Maria Lopez said the lanes" in a.text
     # Navigation and footer are page furniture, not article text.
