@@ -236,6 +236,7 @@ class Engine:
         k: int,
         collections: Collection[str] | None = None,
         private: bool = False,
+        filters: SearchFilters | None = None,
     ) -> str:
         """Store a sent answer (for later buttons) and return its id; a "no match" answer
         also goes into `scope`'s log of what the collection is missing."""
@@ -250,6 +251,7 @@ class Engine:
             created_at=time.time(),
             matched=result.matched,
             pages=(tuple(_shown(h) for h in result.hits),),
+            filters=filters,
         )
         self.answers().add(record)
         if not result.matched:
@@ -279,6 +281,7 @@ class Engine:
             record.collections,
             apply_threshold=False,
             hints=self._hints(record.scope),
+            filters=record.filters,
         )
         hits = full.hits[record.k * page : record.k * (page + 1)]
         self.answers().set_page(answer_id, page, [_shown(h) for h in hits])

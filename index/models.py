@@ -252,6 +252,8 @@ class AnswerRecord:
     created_at: float
     matched: bool
     pages: tuple[tuple[ShownHit, ...], ...]
+    # The question's window, outlets and order: More pages within the same options.
+    filters: SearchFilters | None = None
 
 
 @dataclass(frozen=True, slots=True)

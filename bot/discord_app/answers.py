@@ -10,7 +10,7 @@ import discord
 
 from bot.discord_app.components import answer_view
 from index.engine import Engine
-from index.models import SearchResult
+from index.models import SearchFilters, SearchResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,7 @@ class AnswerOrigin:
     k: int
     collections: Collection[str]
     private: bool = False
+    filters: SearchFilters | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ def with_buttons(
         k=origin.k,
         collections=origin.collections,
         private=origin.private,
+        filters=origin.filters,
     )
     view = answer_view(
         answer_id, 0, matched=result.matched, last=not result.hits, private=origin.private

@@ -12,10 +12,11 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from index.errors import UnknownAnswerError
-from index.models import AnswerRecord, ShownHit
+from index.models import AnswerRecord, SearchFilters, ShownHit, Sort
 from index.store.statedb import StateDb
 
 ANSWERS_NAME = "answers.sqlite"
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS answers (
     asker TEXT NOT NULL,
     private INTEGER NOT NULL,
     created_at REAL NOT NULL,
-    matched INTEGER NOT NULL
+    matched INTEGER NOT NULL,
+    filters TEXT
 );
 CREATE INDEX IF NOT EXISTS answers_by_time ON answers(created_at);
 CREATE TABLE IF NOT EXISTS answer_hits (
@@ -70,7 +72,7 @@ class AnswerStore:
                 conn.execute(f"DELETE FROM answer_hits WHERE answer_id IN ({old})", (cutoff,))
                 conn.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,))
             conn.execute(
-                "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.id,
                     record.scope,
@@ -81,6 +83,7 @@ class AnswerStore:
                     int(record.private),
                     record.created_at,
                     int(record.matched),
+                    _filters_json(record.filters),
                 ),
             )
             for page, hits in enumerate(record.pages):
@@ -97,7 +100,7 @@ class AnswerStore:
         rows = self._db.query("SELECT * FROM answers WHERE id = ?", (answer_id,))
         if not rows:
             raise UnknownAnswerError()
-        (aid, scope, question, collections, k, asker, private, created, matched) = rows[0]
+        (aid, scope, question, collections, k, asker, private, created, matched, filters) = rows[0]
         if self.retention > 0 and time.time() - float(str(created)) > self.retention:
             raise UnknownAnswerError()
         hit_rows = self._db.query(
@@ -130,7 +133,43 @@ class AnswerStore:
             created_at=float(str(created)),
             matched=bool(matched),
             pages=tuple(tuple(pages.get(p, ())) for p in range(count)),
+            filters=_filters_from(filters),
         )
+
+
+def _filters_json(filters: SearchFilters | None) -> str | None:
+    if filters is None:
+        return None
+
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return json.dumps(
+        {
+            "since": when(filters.since),
+            "until": when(filters.until),
+            "outlets": list(filters.outlets),
+            "sort": filters.sort.value,
+            "as_of": when(filters.as_of),
+        }
+    )
+
+
+def _filters_from(stored: object) -> SearchFilters | None:
+    if stored is None:
+        return None
+    record = json.loads(str(stored))
+
+    def when(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    return SearchFilters(
+        since=when(record["since"]),
+        until=when(record["until"]),
+        outlets=tuple(record["outlets"]),
+        sort=Sort(record["sort"]),
+        as_of=when(record["as_of"]),
+    )
 
 
 def _insert_hits(

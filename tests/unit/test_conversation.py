@@ -5,6 +5,7 @@ the feedback report, follow-ups, and the `articlebot feedback` command."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bot.cli import main
 from config import Settings, load_settings
 from index.engine import MAX_PAGES, Engine
 from index.errors import InputError, UnknownAnswerError
-from index.models import Article, ParsedArticle, PreviousTurn
+from index.models import Article, ParsedArticle, PreviousTurn, SearchFilters
 from tests.unit.conftest import HashEmbedder
 
 HARBOUR = (
@@ -90,6 +91,30 @@ def test_an_answer_survives_a_new_engine_and_pages_until_the_last(
     assert len(restarted.answer(answer_id).pages) == MAX_PAGES
     with pytest.raises(InputError):
         restarted.more(answer_id, MAX_PAGES)
+
+
+def test_more_pages_within_the_answers_own_filters(
+    settings: Settings, hash_embedder: HashEmbedder
+) -> None:
+    # The notes match the question best; the filter keeps to the outlet they are not from.
+    times = SearchFilters(outlets=("Harbour Times",))
+    engine = Engine(settings, embedder=hash_embedder)
+    engine.build_from(
+        [
+            p
+            if p.article.id.startswith("note")
+            else ParsedArticle(replace(p.article, source="Harbour Times"), p.excluded, p.origin)
+            for p in _articles()
+        ]
+    )
+    result = engine.ask(QUESTION, 2, scope="guild:1", filters=times)
+    answer_id = engine.remember_answer(result, scope="guild:1", asker="7", k=2, filters=times)
+
+    restarted = Engine(settings, embedder=hash_embedder)
+    assert restarted.answer(answer_id).filters == times
+    page = restarted.more(answer_id, 1, scope="guild:1")
+    assert page.result.hits
+    assert {h.article.id for h in page.result.hits} <= {"harbour", "library"}
 
 
 def test_an_answer_of_another_scope_or_unknown_is_unknown(engine: Engine) -> None:

@@ -66,7 +66,9 @@ class Ask(commands.Cog):
     ) -> AnswerMessage:
         collections = searched_collections(guild_id)
         engine = self.bot.engine
-        origin = AnswerOrigin(answer_scope(guild_id, asker), asker, k, collections, private)
+        origin = AnswerOrigin(
+            answer_scope(guild_id, asker), asker, k, collections, private, filters
+        )
 
         def search() -> AnswerMessage:
             # Model, FAISS and SQLite all block: this runs in a worker thread.

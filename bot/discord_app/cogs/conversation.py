@@ -130,10 +130,14 @@ class Conversation(commands.Cog):
             raise InputError("This answer is already public.")
         await interaction.response.defer()
         collections = record.collections or ()
-        origin = AnswerOrigin(scope, interaction.user.id, record.k, collections)
+        origin = AnswerOrigin(
+            scope, interaction.user.id, record.k, collections, filters=record.filters
+        )
 
         def public_answer() -> tuple[discord.Embed, discord.ui.View]:
-            result = engine.ask(record.question, record.k, collections, scope=scope)
+            result = engine.ask(
+                record.question, record.k, collections, scope=scope, filters=record.filters
+            )
             embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
             reply = with_buttons(engine, embed, result, origin)
             return reply.embed, reply.view
