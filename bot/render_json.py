@@ -25,6 +25,8 @@ def ref_json(ref: ArticleRef) -> dict[str, Any]:
 def hit_json(hit: Hit) -> dict[str, Any]:
     return {
         **ref_json(hit.article),
+        # Opens the article at the quote (a URL text fragment) where the article is on the web.
+        "link": hit.link,
         "char_start": hit.char_start,
         "char_end": hit.char_end,
         "quote_start": hit.quote_start,

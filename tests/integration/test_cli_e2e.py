@@ -21,6 +21,8 @@ RESULT_KEYS = {
     "article_id",
     "title",
     "url",
+    "link",
+    "source",
     "date",
     "char_start",
     "char_end",
