@@ -18,7 +18,7 @@ import yaml
 
 from index.errors import InputError
 from index.ingest.cleanup import boilerplate_spans
-from index.ingest.fetch import fetch_url
+from index.ingest.fetch import Fetched, fetch_url
 from index.ingest.plaintext import parse_date, parse_head
 from index.models import (
     SHARED_COLLECTION,
@@ -86,7 +86,7 @@ def _with_cleanup(
 
 def parse_plain_text(text: str, article_id: str, origin: str, collection: str) -> ParsedArticle:
     head = parse_head(text)
-    title = head.title or _fallback_title(article_id)
+    title = head.title or fallback_title(article_id)
     article = Article(id=article_id, title=title, text=text, date=head.date, collection=collection)
     return _with_cleanup(article, head.excluded, head.body_start, origin)
 
@@ -121,7 +121,7 @@ def parse_markdown(text: str, article_id: str, origin: str, collection: str) -> 
         raise InputError(f"{origin}: no article text after the front matter")
     article = Article(
         id=_str_or_none(meta.get("id")) or article_id,
-        title=title or _fallback_title(article_id),
+        title=title or fallback_title(article_id),
         text=text,
         date=_normalise_date(meta.get("date")),
         source=_str_or_none(meta.get("source")),
@@ -150,7 +150,7 @@ def parse_html(
         body_start = first_line.end(1)
     article = Article(
         id=article_id,
-        title=title or _fallback_title(article_id),
+        title=title or fallback_title(article_id),
         text=text,
         date=_normalise_date(getattr(doc, "date", None)),
         source=_str_or_none(getattr(doc, "sitename", None)),
@@ -172,7 +172,7 @@ def article_from_record(
     article_id = record.get("id")
     article = Article(
         id=str(article_id) if article_id not in (None, "") else fallback_id,
-        title=_str_or_none(record.get("title")) or _fallback_title(fallback_id),
+        title=_str_or_none(record.get("title")) or fallback_title(fallback_id),
         text=text,
         date=_normalise_date(record.get("date")),
         source=_str_or_none(record.get("source")),
@@ -275,6 +275,11 @@ def read_url(
     collection: str = SHARED_COLLECTION,
 ) -> ParsedArticle:
     fetched = fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+    return read_fetched(fetched, url, collection)
+
+
+def read_fetched(fetched: Fetched, url: str, collection: str = SHARED_COLLECTION) -> ParsedArticle:
+    """The article in a fetched page (HTML, plain text or Markdown), with `url` as its id."""
     text = decode_text(fetched.body, url, fetched.charset)
     if fetched.content_type in ("text/plain", "text/markdown"):
         # Markdown keeps its front matter and heading rules whether it comes from disk or a link.
@@ -378,7 +383,7 @@ def _normalise_date(value: Any) -> str | None:
     return parsed.isoformat() if parsed else text
 
 
-def _fallback_title(article_id: str) -> str:
+def fallback_title(article_id: str) -> str:
     stem = (
         Path(article_id.split("#")[0]).stem
         if "/" in article_id or "." in article_id
