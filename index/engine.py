@@ -7,16 +7,19 @@ old index while a build runs. Every method blocks; async faces call them in a wo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
 from index.build import build_index
 from index.encode.embedder import Embedder
-from index.errors import IndexMissingError
+from index.errors import IndexMissingError, PollBusyError
 from index.evaluate import (
     CUTOFFS,
     Dataset,
@@ -28,21 +31,29 @@ from index.evaluate import (
     score,
     subset,
 )
+from index.ingest.canonical import canonical_url
+from index.ingest.feeds import FetchLimits, fetch_feed
 from index.ingest.readers import parse_bytes, read_sources, read_url
 from index.models import (
+    SHARED_COLLECTION,
     Article,
     BuildReport,
+    FeedInfo,
     Mode,
     ParsedArticle,
+    PollReport,
     Progress,
     ReadReport,
     SearchResult,
     SourceProblem,
 )
+from index.poll import FeedPoller, PollPolicy
 from index.query.searcher import Searcher, SearchTuning
+from index.store.feeds import FeedStore
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import Manifest, read_manifest
+from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
 from index.text.sentences import split_sentences
 
@@ -94,6 +105,8 @@ class Engine:
         self.settings = settings
         self.embedder = embedder if embedder is not None else Embedder(settings.model)
         self.library = Library(settings.data_dir)
+        self.feeds = FeedStore(settings.data_dir)
+        self.url_cache = UrlCache(settings.data_dir)
         self._searcher: Searcher | None = None
         self._swap_lock = threading.Lock()
 
@@ -123,15 +136,19 @@ class Engine:
         return self.searcher().search(question, k or self.settings.top_k, collections, mode)
 
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
-        """The operator's sources (settings, or those given) plus every admin-added article."""
+        """The operator's sources (settings, or those given), every admin-added article and
+        every feed article. URL sources are fetched conditionally: an unchanged page comes
+        from the cache."""
         s = self.settings
         report = read_sources(
             sources if sources else s.sources,
             max_bytes=s.max_article_bytes,
             timeout=s.fetch_timeout,
             allow_private=True,
+            fetch=self.url_cache.fetch,
         )
         report.articles.extend(self.library.read_all())
+        report.articles.extend(self.feeds.articles())
         return report
 
     def rebuild(
@@ -195,6 +212,96 @@ class Engine:
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self.library.articles(collection)]
 
+    # --- feeds ------------------------------------------------------------------------------
+
+    def fetch_limits(self, collection: str) -> FetchLimits:
+        """The operator's own feeds may be on a private network; servers' feeds may not,
+        unless the operator allowed private addresses."""
+        s = self.settings
+        return FetchLimits(
+            max_bytes=s.max_article_bytes,
+            timeout=s.fetch_timeout,
+            allow_private=collection == SHARED_COLLECTION or s.allow_private_urls,
+        )
+
+    def add_feed(self, collection: str, url: str, channel_id: int | None = None) -> FeedInfo:
+        """Follow the feed at `url` (or the one a site's page links to) in `collection`.
+
+        It is fetched once to check it is a feed; its entries come in at the next poll."""
+        url = url.strip()
+        fetched = fetch_feed(url, self.fetch_limits(collection), discover=True)
+        title = fetched.feed.title if fetched.feed is not None else None
+        feed = self.feeds.add_feed(collection, fetched.url, title, channel_id, _now())
+        log.info("%s: following feed %s", collection, fetched.url)
+        return self.feeds.info(feed)
+
+    def remove_feed(self, collection: str, feed: str) -> FeedInfo:
+        """Stop following a feed (by id or URL) and drop its articles; the caller rebuilds."""
+        row = self.feeds.find_feed(collection, feed)
+        info = self.feeds.info(row)
+        removed = self.feeds.remove_feed(row)
+        log.info("%s: removed feed %s and its %d articles", collection, row.url, removed)
+        return info
+
+    def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
+        self._follow_settings_feeds()
+        return [self.feeds.info(f) for f in self.feeds.feeds(collection)]
+
+    def poll_feeds(self, collection: str | None = None, force: bool = False) -> PollReport:
+        """Poll every due feed (all with `force`), add their new articles, prune by retention,
+        then rebuild once, embedding only new passages, and swap the index in."""
+        with self._poll_lock():
+            self._follow_settings_feeds()
+            s = self.settings
+            poller = FeedPoller(
+                self.feeds,
+                PollPolicy(
+                    interval=timedelta(minutes=s.feed_poll_minutes),
+                    max_new_entries=s.feed_max_new_entries,
+                    max_age_days=s.feed_max_age_days,
+                    max_articles=s.feed_max_articles,
+                ),
+                self.fetch_limits,
+                self._hand_added_urls,
+            )
+            outcome = poller.poll(collection, force, _now())
+            report = PollReport(feeds=outcome.results, pruned=outcome.pruned)
+            # A change stored by a poll whose build did not finish is built by the next one.
+            pending = self.data_dir / ".feeds-pending"
+            if outcome.changed:
+                pending.touch()
+            if pending.exists():
+                report.build = self.rebuild()
+                pending.unlink()
+            return report
+
+    def _follow_settings_feeds(self) -> None:
+        for url in self.settings.feeds:
+            self.feeds.ensure_feed(SHARED_COLLECTION, url.strip(), _now())
+
+    def _hand_added_urls(self, collection: str) -> set[str]:
+        if collection == SHARED_COLLECTION:
+            return set()
+        return {
+            canonical_url(p.article.url)
+            for p in self.library.articles(collection)
+            if p.article.url and p.article.url.startswith(("http://", "https://"))
+        }
+
+    @contextlib.contextmanager
+    def _poll_lock(self) -> Iterator[None]:
+        """One poll at a time per data directory, across processes (the bot and cron)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".feeds.lock").open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PollBusyError() from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def status(self) -> IndexStatus:
         """What the live index holds; from memory once the searcher is loaded (the bot asks
         for it with every answer)."""
@@ -214,6 +321,10 @@ class Engine:
         """What the live index holds, read from its manifest without loading the model."""
         folder = DataDir(data_dir).current()
         return _status(data_dir, folder.name, read_manifest(folder))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _status(data_dir: Path, generation: str, manifest: Manifest) -> IndexStatus:

@@ -50,3 +50,8 @@ class IndexMismatchError(ArticlebotError):
 class BuildBusyError(ArticlebotError):
     def __init__(self) -> None:
         super().__init__("An index build is already running; try again when it has finished.")
+
+
+class PollBusyError(ArticlebotError):
+    def __init__(self) -> None:
+        super().__init__("A feed poll is already running; try again when it has finished.")

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import trafilatura
 import yaml
@@ -266,6 +266,12 @@ def read_file(
     return parse_bytes(data, path.name, article_id, origin, collection)
 
 
+class Fetcher(Protocol):
+    def __call__(
+        self, url: str, *, max_bytes: int, timeout: float, allow_private: bool
+    ) -> Fetched: ...
+
+
 def read_url(
     url: str,
     *,
@@ -273,8 +279,9 @@ def read_url(
     timeout: float,
     allow_private: bool,
     collection: str = SHARED_COLLECTION,
+    fetch: Fetcher = fetch_url,
 ) -> ParsedArticle:
-    fetched = fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+    fetched = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
     return read_fetched(fetched, url, collection)
 
 
@@ -310,8 +317,10 @@ def read_sources(
     timeout: float = 15.0,
     allow_private: bool = True,
     collection: str = SHARED_COLLECTION,
+    fetch: Fetcher = fetch_url,
 ) -> ReadReport:
-    """Read every source; each bad one becomes a `SourceProblem` and the rest go on."""
+    """Read every source; each bad one becomes a `SourceProblem` and the rest go on.
+    URLs are downloaded with `fetch` (a caching fetcher spares unchanged pages)."""
     report = ReadReport()
     for source in sources:
         try:
@@ -323,6 +332,7 @@ def read_sources(
                         timeout=timeout,
                         allow_private=allow_private,
                         collection=collection,
+                        fetch=fetch,
                     )
                 )
                 continue

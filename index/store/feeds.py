@@ -14,7 +14,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS articles (
     id TEXT NOT NULL,
     feed_id INTEGER,
     added_at TEXT NOT NULL,
+    date TEXT,
     from_summary INTEGER NOT NULL,
     record TEXT NOT NULL,
     signature BLOB NOT NULL,
@@ -60,11 +61,12 @@ CREATE TABLE IF NOT EXISTS alternates (
     date TEXT,
     source TEXT,
     feed_id INTEGER,
-    PRIMARY KEY (collection, article_id, url)
+    PRIMARY KEY (collection, article_id, url, feed_id)
 );
 CREATE TABLE IF NOT EXISTS seen (
     collection TEXT NOT NULL,
     url TEXT NOT NULL,
+    article_id TEXT,
     seen_at TEXT NOT NULL,
     PRIMARY KEY (collection, url)
 );
@@ -238,24 +240,44 @@ class FeedStore:
 
     # --- articles ---------------------------------------------------------------------------
 
-    def seen(self, collection: str, urls: Sequence[str]) -> bool:
-        """Whether any of `urls` (canonical) is already an article or source here."""
+    def known(self, collection: str, urls: Sequence[str]) -> str | None:
+        """The id of the article any of `urls` (canonical) belongs to here; "" for a URL seen
+        without an article (an entry that could not be read); None when none was seen."""
         if not urls:
-            return False
+            return None
         marks = ",".join("?" * len(urls))
         with self._connect() as conn:
             row = conn.execute(
-                f"SELECT 1 FROM seen WHERE collection = ? AND url IN ({marks}) LIMIT 1",
+                f"SELECT COALESCE(article_id, '') FROM seen "
+                f"WHERE collection = ? AND url IN ({marks}) ORDER BY article_id IS NULL LIMIT 1",
                 (collection, *urls),
             ).fetchone()
-        return row is not None
+        return None if row is None else str(row[0])
 
-    def mark_seen(self, collection: str, urls: Sequence[str], now: datetime) -> None:
+    def mark_seen(
+        self, collection: str, urls: Sequence[str], article_id: str | None, now: datetime
+    ) -> None:
         with self._connect() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO seen VALUES (?,?,?)",
-                [(collection, u, _iso(now)) for u in urls],
-            )
+            _mark(conn, collection, urls, article_id, now)
+
+    def article(self, collection: str, article_id: str) -> Article | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT record FROM articles WHERE collection = ? AND id = ?",
+                (collection, article_id),
+            ).fetchone()
+        return None if row is None else _article(json.loads(row[0])).article
+
+    def has_source(self, collection: str, article_id: str, feed_id: int) -> bool:
+        """Whether `feed_id` brought the article, or is one of its other sources already."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM articles WHERE collection = ? AND id = ? AND feed_id = ? "
+                "UNION SELECT 1 FROM alternates WHERE collection = ? AND article_id = ? "
+                "AND feed_id = ?",
+                (collection, article_id, feed_id, collection, article_id, feed_id),
+            ).fetchone()
+        return row is not None
 
     def signatures(self, collection: str) -> Signatures:
         with self._connect() as conn:
@@ -284,24 +306,28 @@ class FeedStore:
         }
         with self._connect() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?)",
                 (
                     a.collection,
                     a.id,
                     feed_id,
                     _iso(now),
+                    a.date,
                     int(from_summary),
                     json.dumps(record, ensure_ascii=False),
                     to_bytes(signature),
                 ),
             )
-            conn.executemany(
-                "INSERT OR REPLACE INTO seen VALUES (?,?,?)",
-                [(a.collection, u, _iso(now)) for u in urls],
-            )
+            _mark(conn, a.collection, urls, a.id, now)
 
     def add_alternate(
-        self, collection: str, article_id: str, copy: Article, feed_id: int, now: datetime
+        self,
+        collection: str,
+        article_id: str,
+        copy: Article,
+        feed_id: int,
+        urls: Sequence[str],
+        now: datetime,
     ) -> None:
         """Record `copy` (the same story from another outlet) as a source of `article_id`."""
         with self._connect() as conn:
@@ -317,10 +343,7 @@ class FeedStore:
                     feed_id,
                 ),
             )
-            conn.execute(
-                "INSERT OR REPLACE INTO seen VALUES (?,?,?)",
-                (collection, copy.url or copy.id, _iso(now)),
-            )
+            _mark(conn, collection, [*urls, copy.url or copy.id], article_id, now)
 
     def articles(self, collection: str | None = None) -> list[ParsedArticle]:
         """Every feed article (of `collection`, or all), with its other sources."""
@@ -342,13 +365,8 @@ class FeedStore:
             )
         out = []
         for coll, article_id, raw in rows:
-            record = json.loads(raw)
-            excluded = tuple(Span(s, e) for s, e in record.pop("excluded"))
-            origin = record.pop("origin")
-            article = Article(**record)
-            out.append(
-                ParsedArticle(article, excluded, origin, tuple(also.get((coll, article_id), [])))
-            )
+            parsed = _article(json.loads(raw))
+            out.append(replace(parsed, also_in=tuple(also.get((coll, article_id), []))))
         return out
 
     def article_count(self, collection: str) -> int:
@@ -366,8 +384,9 @@ class FeedStore:
         return sorted(str(c) for (c,) in rows)
 
     def prune(self, collection: str, max_age_days: float, max_articles: int, now: datetime) -> int:
-        """Drop the collection's feed articles older than `max_age_days`, then the oldest
-        beyond `max_articles` (0 = no limit for either); returns how many went."""
+        """Drop the collection's feed articles added more than `max_age_days` ago, then the
+        oldest beyond `max_articles` (0 = no limit for either); returns how many went. Oldest
+        is by when they were added, then by their date (one poll adds many at once)."""
         with self._connect() as conn:
             removed = 0
             if max_age_days > 0:
@@ -379,7 +398,8 @@ class FeedStore:
             if max_articles > 0:
                 removed += conn.execute(
                     "DELETE FROM articles WHERE collection = ? AND id NOT IN (SELECT id FROM "
-                    "articles WHERE collection = ? ORDER BY added_at DESC, id DESC LIMIT ?)",
+                    "articles WHERE collection = ? "
+                    "ORDER BY added_at DESC, COALESCE(date, '') DESC, id DESC LIMIT ?)",
                     (collection, collection, max_articles),
                 ).rowcount
             if removed:
@@ -401,6 +421,25 @@ _FEED_COLUMNS = (
     "SELECT id, collection, url, title, channel_id, etag, last_modified, last_poll, next_poll, "
     "errors, last_error FROM feeds"
 )
+
+
+def _article(record: dict[str, object]) -> ParsedArticle:
+    excluded = tuple(Span(s, e) for s, e in record.pop("excluded"))  # type: ignore[attr-defined]
+    origin = str(record.pop("origin"))
+    return ParsedArticle(Article(**record), excluded, origin)  # type: ignore[arg-type]
+
+
+def _mark(
+    conn: sqlite3.Connection,
+    collection: str,
+    urls: Sequence[str],
+    article_id: str | None,
+    now: datetime,
+) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO seen VALUES (?,?,?,?)",
+        [(collection, u, article_id, _iso(now)) for u in urls],
+    )
 
 
 def _iso(moment: datetime) -> str:

@@ -55,13 +55,17 @@ def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
     first = _article(1)
     store.add_article(first, feed.id, False, signature(first.article.text), ["u1", "u1b"], NOW)
     copy = Article("u2", "Copy", first.article.text, source="Other", url="u2")
-    store.add_alternate("guild:1", first.article.id, copy, feed.id, NOW)
+    store.add_alternate("guild:1", first.article.id, copy, feed.id, ["u2b"], NOW)
 
     (stored,) = store.articles("guild:1")
     assert stored.article == first.article
     assert [(r.url, r.source) for r in stored.also_in] == [("u2", "Other")]
-    assert store.seen("guild:1", ["u1b"]) and store.seen("guild:1", ["u2"])
-    assert not store.seen("guild:2", ["u1"])
+    assert store.known("guild:1", ["u1b"]) == first.article.id
+    assert store.known("guild:1", ["nope", "u2b"]) == first.article.id
+    assert store.known("guild:2", ["u1"]) is None
+    store.mark_seen("guild:2", ["broken"], None, NOW)
+    assert store.known("guild:2", ["broken"]) == ""
+    assert store.has_source("guild:1", first.article.id, feed.id)
     assert store.signatures("guild:1").ids == [first.article.id]
     assert store.info(feed).items == 2
 
@@ -82,4 +86,4 @@ def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> N
     assert store.prune("guild:1", max_age_days=0, max_articles=1, now=NOW) == 1
     assert [p.article.title for p in store.articles()] == ["Story 4"]
     # A pruned story is still known, so it is not fetched again while its feed lists it.
-    assert store.seen("guild:1", ["0"])
+    assert store.known("guild:1", ["0"]) is not None
