@@ -103,12 +103,21 @@ def tuning_from(settings: Settings) -> SearchTuning:
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder if embedder is not None else Embedder(settings.model)
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self.library = Library(settings.data_dir)
         self.feeds = FeedStore(settings.data_dir)
         self.url_cache = UrlCache(settings.data_dir)
         self._searcher: Searcher | None = None
         self._swap_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use: managing feeds or articles does not need it."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings.model)
+            return self._embedder
 
     @property
     def data_dir(self) -> Path:
