@@ -276,13 +276,21 @@ class Engine:
             outcome = poller.poll(collection, force, _now())
             report = PollReport(feeds=outcome.results, pruned=outcome.pruned)
             # A change stored by a poll whose build did not finish is built by the next one.
-            pending = self.data_dir / ".feeds-pending"
             if outcome.changed:
-                pending.touch()
-            if pending.exists():
+                self._pending.touch()
+            if self._pending.exists():
                 report.build = self.rebuild()
-                pending.unlink()
+                self._pending.unlink()
             return report
+
+    def feeds_due(self) -> bool:
+        """Whether a poll now would fetch anything (or finish a build a poll left undone)."""
+        self._follow_settings_feeds()
+        return bool(self.feeds.due(None, _now(), force=False)) or self._pending.exists()
+
+    @property
+    def _pending(self) -> Path:
+        return self.data_dir / ".feeds-pending"
 
     def _follow_settings_feeds(self) -> None:
         for url in self.settings.feeds:

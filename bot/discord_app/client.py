@@ -12,7 +12,9 @@ from discord.ext import commands
 from bot.discord_app.builds import BuildGate
 from bot.discord_app.cogs.admin import Admin
 from bot.discord_app.cogs.ask import Ask
+from bot.discord_app.cogs.feeds import Feeds
 from bot.discord_app.cogs.owner import Owner
+from bot.discord_app.feed_task import FeedTask
 from bot.discord_app.tree import ArticleTree
 from config.settings import Settings
 
@@ -48,6 +50,7 @@ class ArticleBot(commands.Bot):
         self._engine = engine
         self.builds = BuildGate()
         self.progress_interval = progress_interval
+        self.feed_task = FeedTask(self)
 
     @property
     def engine(self) -> Engine:
@@ -61,8 +64,14 @@ class ArticleBot(commands.Bot):
         self._engine = engine
 
     async def setup_hook(self) -> None:
-        for cog in (Ask(self), Admin(self), Owner(self)):
+        for cog in (Ask(self), Admin(self), Feeds(self), Owner(self)):
             await self.add_cog(cog)
+        # It waits until the bot is ready, by when `serve` has attached the engine.
+        self.feed_task.start()
+
+    async def close(self) -> None:
+        await self.feed_task.stop()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s, in %d servers", self.user, len(self.guilds))
