@@ -18,7 +18,7 @@ import discord
 
 from bot.discord_app.render_feeds import headlines_embed
 from index.errors import ArticlebotError
-from index.models import FeedPollResult
+from index.models import FeedPollResult, PollReport
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -60,15 +60,8 @@ class FeedTask:
             self._wake.clear()
 
     async def poll_once(self) -> None:
-        engine = self.bot.engine
-        if not await asyncio.to_thread(engine.feeds_due):
-            return
-        if self.bot.builds.busy:
-            log.info("feed poll skipped: a build is running")
-            return
         try:
-            with self.bot.builds.hold():
-                report = await asyncio.to_thread(engine.poll_feeds)
+            report = await self._poll()
         except ArticlebotError as error:
             log.warning("feed poll skipped: %s", error)
             return
@@ -76,9 +69,19 @@ class FeedTask:
             # The loop must outlive any one poll; the next round tries again.
             log.exception("feed poll failed")
             return
-        for result in report.feeds:
+        for result in report.feeds if report is not None else ():
             if result.added and result.feed.channel_id:
                 await self._post(result, result.feed.channel_id)
+
+    async def _poll(self) -> PollReport | None:
+        engine = self.bot.engine
+        if not await asyncio.to_thread(engine.feeds_due):
+            return None
+        if self.bot.builds.busy:
+            log.info("feed poll skipped: a build is running")
+            return None
+        with self.bot.builds.hold():
+            return await asyncio.to_thread(engine.poll_feeds)
 
     async def _post(self, result: FeedPollResult, channel_id: int) -> None:
         try:
