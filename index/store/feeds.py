@@ -99,19 +99,30 @@ class Signatures:
 class FeedStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / FEEDS_NAME
+        self._created = False
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30.0)
+        conn = sqlite3.connect(self._ready(), timeout=30.0)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
             with conn:
                 yield conn
         finally:
             conn.close()
+
+    def _ready(self) -> Path:
+        # Once per store object: a poll opens the file a few times per feed.
+        if not self._created:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30.0)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+            self._created = True
+        return self.path
 
     # --- feeds ------------------------------------------------------------------------------
 
