@@ -293,8 +293,9 @@ class Engine:
         return self.data_dir / ".feeds-pending"
 
     def _follow_settings_feeds(self) -> None:
-        for url in self.settings.feeds:
-            self.feeds.ensure_feed(SHARED_COLLECTION, url.strip(), _now())
+        if self.settings.feeds:
+            urls = [url.strip() for url in self.settings.feeds]
+            self.feeds.ensure_feeds(SHARED_COLLECTION, urls, _now())
 
     def _hand_added_urls(self, collection: str) -> set[str]:
         if collection == SHARED_COLLECTION:

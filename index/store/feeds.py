@@ -140,13 +140,13 @@ class FeedStore:
                 raise InputError(f"{url} is already followed here") from None
             return self._feed(conn, int(cursor.lastrowid or 0))
 
-    def ensure_feed(self, collection: str, url: str, now: datetime) -> None:
-        """Follow `url` unless it is followed already (the operator's feeds from settings)."""
+    def ensure_feeds(self, collection: str, urls: Sequence[str], now: datetime) -> None:
+        """Follow each of `urls` not followed yet (the operator's feeds from settings)."""
         with self._connect() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT OR IGNORE INTO feeds (collection, url, added_at, next_poll) "
                 "VALUES (?,?,?,?)",
-                (collection, url, _iso(now), _iso(now)),
+                [(collection, url, _iso(now), _iso(now)) for url in urls],
             )
 
     def find_feed(self, collection: str, key: str) -> FeedRow:
