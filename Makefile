@@ -57,6 +57,7 @@ format: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench.build_bench
+	$(BIN)/python -m bench.feeds_bench
 
 # Thousands of generated hostile files through the readers; fails on any unexpected exception.
 fuzz: setup-dev

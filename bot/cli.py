@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -15,7 +16,7 @@ from typing import IO, Any
 
 from config import Settings, SettingsError, load_settings
 from index.errors import ArticlebotError
-from index.models import Progress
+from index.models import SHARED_COLLECTION, Progress
 
 log = logging.getLogger("articlebot")
 
@@ -117,6 +118,28 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="index seeds/ if needed, then the Discord bot when DISCORD_TOKEN is set, else chat",
     )
+    feeds = sub.add_parser("feeds", help="follow news feeds")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--collection",
+        default=None,
+        help="collection (default: the shared one; a server's is guild:<id>)",
+    )
+    feed_add = feeds_sub.add_parser("add", parents=[common, where], help="follow a feed")
+    feed_add.add_argument("url", help="a feed, or a site page that links to one")
+    feed_add.add_argument("--channel", type=int, default=None, help="Discord channel for headlines")
+    feed_remove = feeds_sub.add_parser(
+        "remove", parents=[common, where], help="stop following a feed, drop its articles"
+    )
+    feed_remove.add_argument("feed", help="its URL, or its id from `feeds list`")
+    feed_list = feeds_sub.add_parser("list", parents=[common, where], help="followed feeds")
+    feed_list.add_argument("--json", action="store_true", help="JSON lines")
+    feed_poll = feeds_sub.add_parser(
+        "poll", parents=[common, where], help="poll every due feed once (for cron)"
+    )
+    feed_poll.add_argument("--force", action="store_true", help="poll every feed, due or not")
+
     sub.add_parser("run", parents=[common], help="run the Discord bot")
     sync = sub.add_parser("sync", parents=[common], help="register slash commands with Discord")
     sync.add_argument("--guild", type=_positive, default=None, help="one server only (instant)")
@@ -343,6 +366,38 @@ def _cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import feed_line, render_build, render_poll
+
+    engine = _engine(settings)
+    collection = args.collection or SHARED_COLLECTION
+    if args.feeds_command == "add":
+        info = engine.add_feed(collection, args.url, args.channel)
+        print(f"Following {info.title or info.url}; its entries come in at the next poll.")
+        print(feed_line(info))
+        return 0
+    if args.feeds_command == "remove":
+        info = engine.remove_feed(collection, args.feed)
+        print(f"Stopped following {info.title or info.url}.")
+        if info.items:
+            with _progress_bar() as progress:
+                print(render_build(engine.rebuild(progress=progress)))
+        return 0
+    if args.feeds_command == "list":
+        feeds = engine.list_feeds(args.collection)
+        if args.json:
+            for info in feeds:
+                print(json.dumps(dataclasses.asdict(info), ensure_ascii=False))
+        elif not feeds:
+            print("No feeds are followed.")
+        else:
+            print("\n".join(feed_line(info) for info in feeds))
+        return 0
+    report = engine.poll_feeds(args.collection, force=args.force)
+    print(render_poll(report))
+    return 1 if any(r.error for r in report.feeds) else 0
+
+
 def _cmd_start(settings: Settings) -> int:
     if settings.discord_token:
         return _cmd_run(settings)
@@ -389,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run": lambda: _cmd_run(settings),
             "sync": lambda: _cmd_sync(settings, args),
             "feedback": lambda: _cmd_feedback(settings, args),
+            "feeds": lambda: _cmd_feeds(settings, args),
         }
         return handlers[args.command]()
     except ArticlebotError as exc:

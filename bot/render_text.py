@@ -6,7 +6,15 @@ import textwrap
 from datetime import UTC, datetime
 
 from bot.dates_text import date_label
-from index.models import ArticleRef, BuildReport, FeedbackReport, Hit, SearchResult
+from index.models import (
+    ArticleRef,
+    BuildReport,
+    FeedbackReport,
+    FeedInfo,
+    Hit,
+    PollReport,
+    SearchResult,
+)
 
 BOLD = "\x1b[1m"
 RESET = "\x1b[0m"
@@ -79,4 +87,39 @@ def render_feedback(report: FeedbackReport) -> str:
             lines.append(f"    {moment:%Y-%m-%d %H:%M}  {textwrap.shorten(q.question, 90)}")
     else:
         lines.append("  No unanswered questions.")
+    return "\n".join(lines)
+
+
+def feed_line(feed: FeedInfo) -> str:
+    """One followed feed: id, title, URL, items and schedule, and its last error if any."""
+    summary = f", {feed.from_summary} from the feed summary" if feed.from_summary else ""
+    channel = f", posts to channel {feed.channel_id}" if feed.channel_id else ""
+    lines = [
+        f"[{feed.id}] {feed.title or '(not polled yet)'} — {feed.url}",
+        f"    {feed.collection}: {feed.items} items{summary}{channel}; "
+        f"last poll {feed.last_poll or 'never'}, next {feed.next_poll or 'now'}",
+    ]
+    if feed.last_error:
+        lines.append(f"    last error: {feed.last_error}")
+    return "\n".join(lines)
+
+
+def render_poll(report: PollReport) -> str:
+    if not report.feeds:
+        lines = ["No feed was due."]
+    else:
+        lines = []
+        for result in report.feeds:
+            name = result.feed.title or result.feed.url
+            if result.error:
+                lines.append(f"{name}: failed: {result.error}")
+            elif result.not_modified:
+                lines.append(f"{name}: unchanged")
+            else:
+                lines.append(f"{name}: {len(result.added)} new")
+                lines.extend(f"  + {source_line(ref)}  {ref.url or ''}" for ref in result.added)
+    if report.pruned:
+        lines.append(f"Pruned {report.pruned} old feed articles.")
+    if report.build is not None:
+        lines.append(render_build(report.build))
     return "\n".join(lines)

@@ -81,8 +81,18 @@ def _digest(*parts: str) -> str:
 def article_digest(parsed: ParsedArticle) -> str:
     a = parsed.article
     spans = json.dumps([[s.start, s.end] for s in parsed.excluded])
+    # Other outlets count only when there are some: digests of earlier builds stay valid.
+    also = [json.dumps([[r.id, r.title, r.date, r.source, r.url] for r in parsed.also_in])]
     return _digest(
-        a.id, a.collection, a.title, a.date or "", a.source or "", a.url or "", a.text, spans
+        a.id,
+        a.collection,
+        a.title,
+        a.date or "",
+        a.source or "",
+        a.url or "",
+        a.text,
+        spans,
+        *(also if parsed.also_in else []),
     )
 
 
@@ -190,7 +200,7 @@ def build_index(
         stored_passages: list[StoredPassage] = []
         documents: list[str] = []
         for row, (p, d) in enumerate(zip(parsed, digests, strict=True)):
-            stored_articles.append(StoredArticle(row, p.article, d, p.origin))
+            stored_articles.append(StoredArticle(row, p.article, d, p.origin, p.also_in))
             for passage in make_passages(
                 p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
             ):

@@ -7,18 +7,21 @@ old index while a build runs. Every method blocks; async faces call them in a wo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
 from index.build import build_index
 from index.encode.embedder import Embedder
-from index.errors import IndexMissingError, InputError, UnknownAnswerError
+from index.errors import IndexMissingError, InputError, PollBusyError, UnknownAnswerError
 from index.evaluate import (
     CUTOFFS,
     Dataset,
@@ -30,18 +33,23 @@ from index.evaluate import (
     score,
     subset,
 )
+from index.ingest.canonical import canonical_url
+from index.ingest.feeds import FetchLimits, fetch_feed
 from index.ingest.isolation import ReadBounds, ReaderProcess
 from index.ingest.readers import iter_bytes, read_sources, read_url, split_items
 from index.models import (
+    SHARED_COLLECTION,
     AnswerPage,
     AnswerRecord,
     Article,
     BuildReport,
     FeedbackReport,
+    FeedInfo,
     FollowupResult,
     Hit,
     Mode,
     ParsedArticle,
+    PollReport,
     PreviousTurn,
     Progress,
     QuoteContext,
@@ -53,6 +61,7 @@ from index.models import (
     VoteOutcome,
     passage_id,
 )
+from index.poll import FeedPoller, PollPolicy
 from index.query.context import quote_context
 from index.query.followup import expand, needs_context
 from index.query.hints import RankingHints
@@ -60,9 +69,11 @@ from index.query.searcher import Searcher, SearchTuning
 from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.answers import AnswerStore, new_answer_id
 from index.store.feedback import FeedbackStore
+from index.store.feeds import FeedStore
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import Manifest, read_manifest
+from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
 from index.text.sentences import split_sentences
 
@@ -156,13 +167,24 @@ class FeedbackDesk:
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder if embedder is not None else Embedder(settings.model)
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self.library = Library(settings.data_dir)
+        self.feeds = FeedStore(settings.data_dir)
+        self.url_cache = UrlCache(settings.data_dir)
         self._searcher: Searcher | None = None
         self._swap_lock = threading.Lock()
         self._answers: AnswerStore | None = None
         self._feedback: FeedbackStore | None = None
         self._state_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use: managing feeds or articles does not need it."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings.model)
+            return self._embedder
 
     @property
     def data_dir(self) -> Path:
@@ -362,7 +384,9 @@ class Engine:
         return record.pages[page][rank]
 
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
-        """The operator's sources (settings, or those given) plus every admin-added article."""
+        """The operator's sources (settings, or those given), every admin-added article and
+        every feed article. URL sources are fetched conditionally: an unchanged page comes
+        from the cache."""
         s = self.settings
         # One reading process for the whole build; each file is bounded in time and memory.
         with ReaderProcess(read_bounds_from(s)) as reader:
@@ -373,8 +397,10 @@ class Engine:
                 timeout=s.fetch_timeout,
                 allow_private=True,
                 run=reader.run,
+                fetch=self.url_cache.fetch,
             )
         report.articles.extend(self.library.read_all())
+        report.articles.extend(self.feeds.articles())
         return report
 
     def rebuild(
@@ -448,6 +474,105 @@ class Engine:
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self.library.articles(collection)]
 
+    # --- feeds ------------------------------------------------------------------------------
+
+    def fetch_limits(self, collection: str) -> FetchLimits:
+        """The operator's own feeds may be on a private network; servers' feeds may not,
+        unless the operator allowed private addresses."""
+        s = self.settings
+        return FetchLimits(
+            max_bytes=s.max_article_bytes,
+            timeout=s.fetch_timeout,
+            allow_private=collection == SHARED_COLLECTION or s.allow_private_urls,
+        )
+
+    def add_feed(self, collection: str, url: str, channel_id: int | None = None) -> FeedInfo:
+        """Follow the feed at `url` (or the one a site's page links to) in `collection`.
+
+        It is fetched once to check it is a feed; its entries come in at the next poll."""
+        url = url.strip()
+        fetched = fetch_feed(url, self.fetch_limits(collection), discover=True)
+        title = fetched.feed.title if fetched.feed is not None else None
+        feed = self.feeds.add_feed(collection, fetched.url, title, channel_id, _now())
+        log.info("%s: following feed %s", collection, fetched.url)
+        return self.feeds.info(feed)
+
+    def remove_feed(self, collection: str, feed: str) -> FeedInfo:
+        """Stop following a feed (by id or URL) and drop its articles; the caller rebuilds."""
+        row = self.feeds.find_feed(collection, feed)
+        info = self.feeds.info(row)
+        removed = self.feeds.remove_feed(row)
+        log.info("%s: removed feed %s and its %d articles", collection, row.url, removed)
+        return info
+
+    def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
+        self._follow_settings_feeds()
+        return [self.feeds.info(f) for f in self.feeds.feeds(collection)]
+
+    def poll_feeds(self, collection: str | None = None, force: bool = False) -> PollReport:
+        """Poll every due feed (all with `force`), add their new articles, prune by retention,
+        then rebuild once, embedding only new passages, and swap the index in."""
+        with self._poll_lock():
+            self._follow_settings_feeds()
+            s = self.settings
+            poller = FeedPoller(
+                self.feeds,
+                PollPolicy(
+                    interval=timedelta(minutes=s.feed_poll_minutes),
+                    max_new_entries=s.feed_max_new_entries,
+                    max_age_days=s.feed_max_age_days,
+                    max_articles=s.feed_max_articles,
+                ),
+                self.fetch_limits,
+                self._hand_added_urls,
+            )
+            outcome = poller.poll(collection, force, _now())
+            report = PollReport(feeds=outcome.results, pruned=outcome.pruned)
+            # A change stored by a poll whose build did not finish is built by the next one.
+            if outcome.changed:
+                self._pending.touch()
+            if self._pending.exists():
+                report.build = self.rebuild()
+                self._pending.unlink()
+            return report
+
+    def feeds_due(self) -> bool:
+        """Whether a poll now would fetch anything (or finish a build a poll left undone)."""
+        self._follow_settings_feeds()
+        return bool(self.feeds.due(None, _now(), force=False)) or self._pending.exists()
+
+    @property
+    def _pending(self) -> Path:
+        return self.data_dir / ".feeds-pending"
+
+    def _follow_settings_feeds(self) -> None:
+        if self.settings.feeds:
+            urls = [url.strip() for url in self.settings.feeds]
+            self.feeds.ensure_feeds(SHARED_COLLECTION, urls, _now())
+
+    def _hand_added_urls(self, collection: str) -> set[str]:
+        if collection == SHARED_COLLECTION:
+            return set()
+        return {
+            canonical_url(p.article.url)
+            for p in self.library.articles(collection)
+            if p.article.url and p.article.url.startswith(("http://", "https://"))
+        }
+
+    @contextlib.contextmanager
+    def _poll_lock(self) -> Iterator[None]:
+        """One poll at a time per data directory, across processes (the bot and cron)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".feeds.lock").open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PollBusyError() from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def status(self) -> IndexStatus:
         """What the live index holds; from memory once the searcher is loaded (the bot asks
         for it with every answer)."""
@@ -479,6 +604,10 @@ def _shown(hit: Hit) -> ShownHit:
         quote_start=hit.quote_start,
         quote_end=hit.quote_end,
     )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _status(data_dir: Path, generation: str, manifest: Manifest) -> IndexStatus:

@@ -55,3 +55,8 @@ class BuildBusyError(ArticlebotError):
 class UnknownAnswerError(ArticlebotError):
     def __init__(self) -> None:
         super().__init__("That answer has expired or is unknown; ask the question again.")
+
+
+class PollBusyError(ArticlebotError):
+    def __init__(self) -> None:
+        super().__init__("A feed poll is already running; try again when it has finished.")

@@ -48,11 +48,13 @@ class ParsedArticle:
 
     `excluded` holds spans (the date and title lines of a plain-text file, a "2 min read"
     line, ...) that passages must not include; the text itself is never rewritten.
+    `also_in` lists the other outlets that published the same story (syndicated copies).
     """
 
     article: Article
     excluded: tuple[Span, ...] = ()
     origin: str = ""
+    also_in: tuple[ArticleRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,8 @@ class FeedInfo:
     last_poll: str | None
     next_poll: str | None
     last_error: str | None
+    from_summary: int = 0
+    """How many of `items` hold the feed's summary because their page could not be read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.feed_site import FeedSite
+
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -29,3 +31,10 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+@pytest.fixture
+def feed_site() -> Iterator[FeedSite]:
+    """A loopback news site serving feeds and article pages (see tests/feed_site.py)."""
+    with FeedSite() as site:
+        yield site

@@ -14,8 +14,10 @@ from bot.discord_app.cogs.admin import Admin
 from bot.discord_app.cogs.ask import Ask
 from bot.discord_app.cogs.conversation import Conversation
 from bot.discord_app.cogs.feedback import Feedback
+from bot.discord_app.cogs.feeds import Feeds
 from bot.discord_app.cogs.owner import Owner
 from bot.discord_app.components import AnswerButton, answer_id_in
+from bot.discord_app.feed_task import FeedTask
 from bot.discord_app.tree import ArticleTree
 from config.settings import Settings
 
@@ -51,6 +53,7 @@ class ArticleBot(commands.Bot):
         self._engine = engine
         self.builds = BuildGate()
         self.progress_interval = progress_interval
+        self.feed_task = FeedTask(self)
 
     @property
     def engine(self) -> Engine:
@@ -64,10 +67,23 @@ class ArticleBot(commands.Bot):
         self._engine = engine
 
     async def setup_hook(self) -> None:
-        for cog in (Ask(self), Admin(self), Owner(self), Conversation(self), Feedback(self)):
+        for cog in (
+            Ask(self),
+            Admin(self),
+            Feeds(self),
+            Owner(self),
+            Conversation(self),
+            Feedback(self),
+        ):
             await self.add_cog(cog)
         # Buttons on answers sent before this start are answered too.
         self.add_dynamic_items(AnswerButton)
+        # It waits until the bot is ready, by when `serve` has attached the engine.
+        self.feed_task.start()
+
+    async def close(self) -> None:
+        await self.feed_task.stop()
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s, in %d servers", self.user, len(self.guilds))

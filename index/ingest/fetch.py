@@ -1,10 +1,15 @@
-"""Fetch an article URL with size and time limits, refusing private addresses unless allowed."""
+"""Fetch an article URL with size and time limits, refusing private addresses unless allowed.
+
+A fetch may be conditional: given the validators (ETag, Last-Modified) of an earlier answer,
+a server that has nothing new answers 304 and no body crosses the network.
+"""
 
 from __future__ import annotations
 
 import http.client
 import ipaddress
 import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -22,6 +27,9 @@ class Fetched:
     body: bytes
     content_type: str
     charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
 
 
 # IPv6 forms that carry an IPv4 address a gateway will deliver to: NAT64 (RFC 6052) and 6to4.
@@ -135,36 +143,83 @@ class _GuardedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Fetched:
-    """Download `url`; blocking, so callers on an event loop run it in a thread."""
+def fetch_url(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
+    """Download `url`; blocking, so callers on an event loop run it in a thread.
+
+    `timeout` bounds each network wait and the whole download alike: a server dripping a byte
+    at a time cannot hold the caller for longer. With `etag` or `last_modified` the request is
+    conditional, and a 304 answer comes back as `not_modified` with an empty body.
+    """
     check_host(url, allow_private)
     handlers: list[urllib.request.BaseHandler] = [_GuardedRedirects(allow_private)]
     # Through a proxy the proxy connects, so only the up-front checks apply.
     if not allow_private and not urllib.request.getproxies():
         handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler()]
     opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    headers = {"User-Agent": _USER_AGENT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    request = urllib.request.Request(url, headers=headers)
+    deadline = time.monotonic() + timeout
     try:
         with opener.open(request, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise InputError(f"{url}: too large ({int(declared)} bytes, limit {max_bytes})")
-            body = response.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                raise InputError(f"{url}: too large (over {max_bytes} bytes)")
+            body = _read_within(response, max_bytes, deadline, url, timeout)
             return Fetched(
                 url=response.geturl(),
                 body=body,
                 content_type=response.headers.get_content_type(),
                 charset=response.headers.get_content_charset(),
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
             )
     except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Fetched(
+                url=url,
+                body=b"",
+                content_type="",
+                etag=exc.headers.get("ETag") or etag,
+                last_modified=exc.headers.get("Last-Modified") or last_modified,
+                not_modified=True,
+            )
         raise InputError(f"{url}: the server answered {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, PrivateAddressError):
             raise InputError(f"{url}: refused, {exc.reason}") from None
+        if isinstance(exc.reason, TimeoutError):
+            raise InputError(f"{url}: no answer within {timeout:g} s") from None
         raise InputError(f"{url}: unreachable ({exc.reason})") from None
     except TimeoutError:
         raise InputError(f"{url}: no answer within {timeout:g} s") from None
     except OSError as exc:
         raise InputError(f"{url}: unreachable ({exc})") from None
+
+
+def _read_within(
+    response: http.client.HTTPResponse, max_bytes: int, deadline: float, url: str, timeout: float
+) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise InputError(f"{url}: too large (over {max_bytes} bytes)")
+        if time.monotonic() > deadline:
+            raise InputError(f"{url}: no complete answer within {timeout:g} s")
+        chunks.append(chunk)

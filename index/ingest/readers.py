@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import trafilatura
 
@@ -305,8 +305,12 @@ def fetched_items(fetched: Fetched, source: str, collection: str) -> Iterator[It
     yield parse_fetched(fetched, source, collection)
 
 
-def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Fetched:
-    return fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+class Fetcher(Protocol):
+    """Downloads a page: `fetch_url`, or a cache in front of it that spares unchanged pages."""
+
+    def __call__(
+        self, url: str, *, max_bytes: int, timeout: float, allow_private: bool
+    ) -> Fetched: ...
 
 
 def read_url(
@@ -317,9 +321,10 @@ def read_url(
     allow_private: bool,
     collection: str = SHARED_COLLECTION,
     run: Runner = in_process,
+    fetch: Fetcher = fetch_url,
 ) -> ParsedArticle:
-    """The article at `url`: fetched here, parsed by `run`."""
-    fetched = fetch_url(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+    """The article at `url`: fetched here with `fetch`, parsed by `run`."""
+    fetched = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
     articles, _ = split_items(run(functools.partial(fetched_items, fetched, url, collection), url))
     if not articles:
         raise InputError(f"{url}: no article text found in the page")
@@ -343,11 +348,13 @@ def read_sources(
     allow_private: bool = True,
     collection: str = SHARED_COLLECTION,
     run: Runner = in_process,
+    fetch: Fetcher = fetch_url,
 ) -> ReadReport:
     """Read every source; each bad one becomes a `SourceProblem` and the rest go on.
 
     `max_bytes` limits each article; `max_collection_bytes` (by default the same) each
-    `.jsonl` or `.json` file as a whole. `run` reads each file or fetched page.
+    `.jsonl` or `.json` file as a whole. `run` reads each file or fetched page; URLs are
+    downloaded with `fetch` (a caching fetcher spares unchanged pages).
     """
     limits = ReadLimits(max_bytes, max_collection_bytes or max_bytes)
     report = ReadReport()
@@ -361,6 +368,7 @@ def read_sources(
                 allow_private=allow_private,
                 collection=collection,
                 run=run,
+                fetch=fetch,
             )
             _read_one(report, source, functools.partial(_as_items, fetch_and_read))
             continue

@@ -116,6 +116,7 @@ class Searcher:
         self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
         self.articles: list[ArticleRef] = self._store.article_refs()
         self._article_rows = {a.id: i for i, a in enumerate(self.articles)}
+        self._alternates = self._store.alternates()
         spans = self._store.passage_spans()
         self._text_keys = self._store.passage_text_keys()
         self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
@@ -381,6 +382,9 @@ class Searcher:
             taken.add(quote)
             start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
             refs = [self.articles[a] for a in articles]
+            # Syndicated copies merged at ingestion are sources of the hit like identical
+            # passages found here.
+            refs += [r for a in articles for r in self._alternates.get(a, ()) if r not in refs]
             hits.append(
                 Hit(
                     article=refs[0],

@@ -42,6 +42,15 @@ CREATE TABLE passages (
     text_key TEXT NOT NULL
 );
 CREATE INDEX passages_by_article ON passages(article_row);
+CREATE TABLE alternates (
+    article_row INTEGER NOT NULL REFERENCES articles(row),
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    date TEXT,
+    source TEXT,
+    url TEXT,
+    collection TEXT NOT NULL
+);
 """
 
 
@@ -51,6 +60,7 @@ class StoredArticle:
     article: Article
     digest: str
     origin: str
+    also_in: tuple[ArticleRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,14 @@ def write_store(
                 for p in passages
             ),
         )
+        conn.executemany(
+            "INSERT INTO alternates VALUES (?,?,?,?,?,?,?)",
+            (
+                (a.row, r.id, r.title, r.date, r.source, r.url, r.collection)
+                for a in articles
+                for r in a.also_in
+            ),
+        )
         conn.commit()
     finally:
         conn.close()
@@ -145,6 +163,19 @@ class Store:
             "SELECT id, title, date, source, url, collection FROM articles ORDER BY row"
         )
         return [ArticleRef(*map(_opt_str, r)) for r in rows]  # type: ignore[arg-type]
+
+    def alternates(self) -> dict[int, tuple[ArticleRef, ...]]:
+        """Other outlets' copies of each article, by article row (generations built before
+        syndicated copies were merged have none)."""
+        if not self._query("SELECT 1 FROM sqlite_master WHERE name = 'alternates'"):
+            return {}
+        out: dict[int, list[ArticleRef]] = {}
+        for row, *ref in self._query(
+            "SELECT article_row, id, title, date, source, url, collection FROM alternates "
+            "ORDER BY rowid"
+        ):
+            out.setdefault(int(row), []).append(ArticleRef(*map(_opt_str, ref)))  # type: ignore[arg-type,call-overload]
+        return {row: tuple(refs) for row, refs in out.items()}
 
     def article_digests(self) -> dict[str, str]:
         return {str(i): str(d) for i, d in self._query("SELECT id, digest FROM articles")}

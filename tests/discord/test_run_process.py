@@ -69,7 +69,7 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     assert code == 0, err
     assert fake.token not in out + err
     assert out.startswith(
-        "Synced 5 commands globally: /articles, /ask, /feedback, /index, /reindex."
+        "Synced 6 commands globally: /articles, /ask, /feedback, /feeds, /index, /reindex."
     )
 
     log = tmp_path / "run.log"
@@ -188,6 +188,67 @@ async def test_a_button_from_before_a_restart_still_works(
     assert updated.embeds[0]["footer"]["text"].endswith("page 2")
     assert updated.embeds[0]["fields"][0]["value"] != first_hit
     assert "Traceback" not in output
+
+
+async def test_feeds_survive_a_restart_of_the_bot(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    from tests.feed_site import FeedSite, rss20, stories
+
+    fake, world = fake_discord, fake_discord.world
+    env = bot_env(fake, fake.token) | {
+        "ARTICLEBOT_ALLOW_PRIVATE_URLS": "1",
+        "ARTICLEBOT_FEED_POLL_MINUTES": "60",
+    }
+    code, _, err = await articlebot(tmp_path, env, "sync")
+    assert code == 0, err
+    with FeedSite() as site:
+        news = list(stories("restart", 1))
+        site.put_story(news[0])
+        url = site.put("/rss", "application/rss+xml", rss20("Gazette", "s", news, site.base))
+
+        async def listed_after_start(add: bool) -> str:
+            log = tmp_path / "run.log"
+            with log.open("ab") as sink:
+                process = await asyncio.create_subprocess_exec(
+                    ARTICLEBOT,
+                    "run",
+                    "--data-dir",
+                    str(tmp_path / "data"),
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=sink,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+                try:
+                    await fake.wait_until_identified(timeout=START)
+                    if add:
+                        ix = await fake.invoke_slash(
+                            "feeds add",
+                            {"url": url},
+                            channel_id=world.channel.id,
+                            user_id=world.admin.id,
+                        )
+                        await ix.wait_for_final(ANSWER)
+                    listing = await fake.invoke_slash(
+                        "feeds list", channel_id=world.channel.id, user_id=world.admin.id
+                    )
+                    page = (await listing.wait_for_final(ANSWER)).embeds[0]
+                finally:
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        assert await asyncio.wait_for(process.wait(), ANSWER) == 0
+                    finally:
+                        if process.returncode is None:
+                            process.kill()
+                            await process.wait()
+            return str(page["fields"][0]["value"]) if page.get("fields") else ""
+
+        before = await listed_after_start(add=True)
+        after = await listed_after_start(add=False)
+
+    assert url in before
+    assert url in after
 
 
 async def test_rejected_token_is_one_clear_line(fake_discord: FakeDiscord, tmp_path: Path) -> None:

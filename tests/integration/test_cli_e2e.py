@@ -296,3 +296,27 @@ def test_search_filters_and_json_fields(
     first, second = json_lines(capsys.readouterr().out)
     assert [r["article_id"] for r in first["results"]] == ["ferry-10"]
     assert [r["article_id"] for r in second["results"]] == ["ferry-1"]
+
+
+def test_feeds_poll_prints_what_it_added_and_then_nothing(
+    cli_env: Path, shared_model: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.feed_site import FeedSite, rss20, stories
+
+    data = ["--data-dir", str(cli_env / "data")]
+    with FeedSite() as site:
+        news = list(stories("cli", 2))
+        for story in news:
+            site.put_story(story)
+        url = site.put("/rss", "application/rss+xml", rss20("Gazette", "s", news, site.base))
+        assert main(["feeds", "add", url, *data]) == 0
+        capsys.readouterr()
+
+        assert main(["feeds", "poll", *data]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("Gazette: 2 new\n")
+        assert f"  + {news[0].title} — Harbour Gazette" in out
+        assert "Indexed " in out
+
+        assert main(["feeds", "poll", "--force", *data]) == 0
+        assert capsys.readouterr().out == "Gazette: unchanged\n"

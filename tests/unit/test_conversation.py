@@ -221,6 +221,7 @@ def test_a_follow_up_about_something_new_is_answered_on_its_own_terms(engine: En
 
 
 def test_cli_feedback_report_json_and_clear(
+    cli_env: Path,
     engine: Engine,
     settings: Settings,
     capsys: pytest.CaptureFixture[str],
