@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -23,6 +21,7 @@ import feedparser
 
 from index.errors import InputError
 from index.ingest.canonical import canonical_url, head_links, page_canonical
+from index.ingest.dates import normalise_date
 from index.ingest.fetch import Fetched, fetch_url
 from index.ingest.readers import decode_text, fallback_title, parse_fetched
 from index.models import Article, ParsedArticle
@@ -176,7 +175,7 @@ def _feedparser_entry(entry: Any, feed_url: str) -> FeedEntry | None:
         key=key,
         link=link,
         title=_clean(entry.get("title")),
-        date=_iso_from_struct(when) if when else None,
+        date=normalise_date(when),
         content=content,
     )
 
@@ -211,7 +210,9 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
                 key=key,
                 link=link,
                 title=_clean(item.get("title")),
-                date=_iso_from_text(item.get("date_published") or item.get("date_modified")),
+                date=normalise_date(
+                    _clean(item.get("date_published") or item.get("date_modified"))
+                ),
                 content=content,
             )
         )
@@ -338,20 +339,3 @@ def _clean(value: Any) -> str | None:
         return None
     text = re.sub(r"\s+", " ", str(value)).strip()
     return text or None
-
-
-def _iso_from_struct(value: time.struct_time) -> str:
-    # feedparser gives every date as a struct_time in UTC.
-    return datetime(*value[:6], tzinfo=UTC).isoformat()
-
-
-def _iso_from_text(value: Any) -> str | None:
-    """An RFC 3339 date (as JSON Feed requires) in ISO 8601 with its offset."""
-    text = _clean(value)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
