@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
@@ -23,7 +22,7 @@ from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
 from index.store.lexical import LexicalIndex, informativeness, term_overlap
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
-from index.store.vectors import VectorIndex
+from index.store.vectors import AllowedRows, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,6 @@ class Searcher:
                 f"vectors have {self._vectors.dimension} dimensions, "
                 f"the model gives {embedder.dimension}",
             )
-        self._matrix = self._vectors.vectors()
         self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
         self.articles: list[ArticleRef] = self._store.article_refs()
         spans = self._store.passage_spans()
@@ -91,7 +89,7 @@ class Searcher:
         self._passage_collection = (
             article_code[self._passage_article] if len(spans) else np.empty(0, dtype=np.int64)
         )
-        self._masks: dict[frozenset[str], tuple[np.ndarray, faiss.IDSelector | None]] = {}
+        self._masks: dict[frozenset[str], tuple[np.ndarray, AllowedRows]] = {}
         self._mask_lock = threading.Lock()
 
     @classmethod
@@ -110,7 +108,7 @@ class Searcher:
 
     def _mask(
         self, collections: Collection[str] | None
-    ) -> tuple[np.ndarray | None, faiss.IDSelector | None]:
+    ) -> tuple[np.ndarray | None, AllowedRows | None]:
         if collections is None:
             return None, None
         key = frozenset(collections)
@@ -119,10 +117,7 @@ class Searcher:
             if cached is None:
                 codes = [i for i, c in enumerate(self._collection_names) if c in key]
                 mask = np.isin(self._passage_collection, codes)
-                rows = np.flatnonzero(mask).astype(np.int64)
-                # The selector must outlive every search that uses it: it is cached with the mask.
-                selector = faiss.IDSelectorBatch(len(rows), faiss.swig_ptr(rows))
-                cached = (mask, selector)
+                cached = (mask, AllowedRows.of(np.flatnonzero(mask)))
                 self._masks[key] = cached
                 cached[0].setflags(write=False)
             return cached
@@ -130,11 +125,11 @@ class Searcher:
     def _candidates(
         self, question: str, query: np.ndarray, mode: Mode, collections: Collection[str] | None
     ) -> list[_Candidate]:
-        mask, selector = self._mask(collections)
+        mask, allowed = self._mask(collections)
         n = self.tuning.candidates
         pool: set[int] = set()
         if mode is not Mode.LEXICAL:
-            found = self._vectors.search(query, n, selector)
+            found = self._vectors.search(query, n, allowed)
             pool.update(int(r) for r in found.rows)
         lexical = self._lexical.scores(question) if mode is not Mode.DENSE else None
         if lexical is not None:
@@ -145,7 +140,7 @@ class Searcher:
         if not pool:
             return []
         rows = np.fromiter(pool, dtype=np.int64)
-        dense = self._matrix[rows] @ query
+        dense = self._vectors.similarities(rows, query)
         lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
         weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
         fused = (1 - weight) * dense + weight * lex

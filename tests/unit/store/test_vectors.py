@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.errors import IndexCorruptError
-from index.store.vectors import VectorIndex
+from index.store.vectors import AllowedRows, VectorIndex
 
 DIM = 32
 
@@ -60,19 +60,31 @@ def test_k_larger_than_the_index_and_empty_index() -> None:
     assert len(found.rows) == 0 and len(found.scores) == 0
 
 
-def test_vectors_view_is_read_only(saved: tuple[Path, np.ndarray]) -> None:
-    view = VectorIndex.load(saved[0]).vectors()
-    with pytest.raises(ValueError, match="read-only"):
-        view[0, 0] = 1.0
+def test_vectors_is_a_copy_that_outlives_the_index(saved: tuple[Path, np.ndarray]) -> None:
+    index = VectorIndex.load(saved[0])
+    copy = index.vectors()
+    query = unit_vectors(1, seed=5)[0]
+    before = index.search(query, 3)
+    copy[:] = 0.0
+    np.testing.assert_array_equal(index.search(query, 3).rows, before.rows)
+    del index
+    assert float(np.abs(copy).sum()) == 0.0
+
+
+def test_similarities_read_the_stored_vectors(saved: tuple[Path, np.ndarray]) -> None:
+    path, vectors = saved
+    index = VectorIndex.load(path)
+    rows = np.array([5, 0, 199], dtype=np.int64)
+    query = unit_vectors(1, seed=6)[0]
+    np.testing.assert_allclose(index.similarities(rows, query), vectors[rows] @ query, rtol=1e-5)
 
 
 def test_selector_restricts_results(saved: tuple[Path, np.ndarray]) -> None:
     path, vectors = saved
     index = VectorIndex.load(path)
     allowed = np.arange(0, 200, 7, dtype=np.int64)
-    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
     query = unit_vectors(1, seed=3)[0]
-    found = index.search(query, 5, selector)
+    found = index.search(query, 5, AllowedRows.of(allowed))
     assert len(found.rows) == 5
     assert set(found.rows.tolist()) <= set(allowed.tolist())
     best_allowed = allowed[np.argsort(-(vectors[allowed] @ query), kind="stable")[:5]]
@@ -81,9 +93,8 @@ def test_selector_restricts_results(saved: tuple[Path, np.ndarray]) -> None:
 
 def test_selector_with_fewer_rows_than_k(saved: tuple[Path, np.ndarray]) -> None:
     index = VectorIndex.load(saved[0])
-    allowed = np.array([4, 9], dtype=np.int64)
-    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
-    found = index.search(unit_vectors(1, seed=4)[0], 5, selector)
+    allowed = AllowedRows.of(np.array([9, 4], dtype=np.int64))
+    found = index.search(unit_vectors(1, seed=4)[0], 5, allowed)
     # FAISS pads missing results with -1; they must not come back as rows.
     assert sorted(found.rows.tolist()) == [4, 9]
 
