@@ -131,7 +131,7 @@ class Engine:
 
     def _query_encoder(self, folder: Path) -> EncodesQueries:
         """The generation's ONNX query model; the torch model when it has none."""
-        if self._encode_with_embedder:
+        if self._encode_with_embedder or not self.settings.onnx_queries:
             return self.embedder
         manifest = read_manifest(folder)
         if manifest.model != self.settings.model:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,24 @@ def test_status_of_a_built_index(
     assert "model:    hash-test-model" in out
     assert f"articles: 2  passages: {report.passages}" in out
     assert "collection shared: 2 articles" in out
+
+
+def test_help_imports_no_engine_dependency(cli_env: Path) -> None:
+    script = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLEBOT_", "DISCORD_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), *sys.path])
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    modules = set(done.stdout.splitlines()[-1].split())
+    assert "bot" in modules
+    heavy = {"numpy", "faiss", "bm25s", "scipy", "onnxruntime", "torch", "trafilatura"}
+    assert not modules & heavy, sorted(modules & heavy)

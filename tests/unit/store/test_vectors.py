@@ -136,3 +136,75 @@ def test_other_index_type_is_refused(tmp_path: Path) -> None:
     faiss.write_index(faiss.IndexFlatL2(DIM), str(path))
     with pytest.raises(IndexCorruptError, match="unexpected index type"):
         VectorIndex.load(path)
+
+
+@pytest.fixture
+def approximate(tmp_path: Path) -> tuple[VectorIndex, np.ndarray]:
+    """An HNSW index of 2,000 random vectors, through a save and a load."""
+    vectors = unit_vectors(2000, seed=7)
+    path = tmp_path / "hnsw.faiss"
+    VectorIndex.build(vectors, DIM, approximate=True).save(path)
+    return VectorIndex.load(path), vectors
+
+
+def _exact_top(vectors: np.ndarray, query: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    scores = vectors[rows] @ query
+    return rows[np.argsort(-scores, kind="stable")[:k]]
+
+
+def test_approximate_index_finds_nearly_all_exact_neighbours(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    assert index.approximate and len(index) == 2000
+    everything = np.arange(len(vectors))
+    recalls = []
+    for query in unit_vectors(50, seed=8):
+        found = index.search(query, 10)
+        assert len(found.rows) == 10
+        np.testing.assert_allclose(found.scores, vectors[found.rows] @ query, rtol=1e-5)
+        recalls.append(len(set(found.rows) & set(_exact_top(vectors, query, 10, everything))))
+    assert np.mean(recalls) / 10 >= 0.95
+
+
+@pytest.mark.parametrize("share", [0.01, 0.05, 0.3, 0.9])
+def test_filtered_approximate_search_returns_k_allowed_hits(
+    approximate: tuple[VectorIndex, np.ndarray], share: float
+) -> None:
+    index, vectors = approximate
+    rng = np.random.default_rng(int(share * 100))
+    rows = np.flatnonzero(rng.random(len(vectors)) < share)
+    allowed = AllowedRows.of(rows)
+    for query in unit_vectors(20, seed=9):
+        found = index.search(query, 10, allowed)
+        assert len(found.rows) == min(10, len(rows))
+        assert set(found.rows.tolist()) <= set(rows.tolist())
+        assert list(found.scores) == sorted(found.scores, reverse=True)
+
+
+def test_small_filter_on_approximate_index_is_exact(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    rows = np.arange(3, 2000, 41)
+    query = unit_vectors(1, seed=10)[0]
+    found = index.search(query, 5, AllowedRows.of(rows))
+    np.testing.assert_array_equal(found.rows, _exact_top(vectors, query, 5, rows))
+
+
+def test_filter_allowing_fewer_rows_than_k_on_approximate_index(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, _ = approximate
+    found = index.search(unit_vectors(1, seed=11)[0], 10, AllowedRows.of(np.array([17, 3, 17])))
+    assert sorted(found.rows.tolist()) == [3, 17]
+
+
+def test_approximate_vectors_are_held_once_and_copied_out(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    np.testing.assert_array_equal(index.vectors(), vectors)
+    rows = np.array([0, 1999])
+    query = unit_vectors(1, seed=12)[0]
+    np.testing.assert_allclose(index.similarities(rows, query), vectors[rows] @ query, rtol=1e-5)
