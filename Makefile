@@ -44,6 +44,7 @@ format: setup-dev
 
 bench: setup-dev
 	$(BIN)/python -m bench.build_bench
+	$(BIN)/python -m bench.query_path_bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -30,7 +30,6 @@ from index.evaluate import (
     score,
     subset,
 )
-from index.ingest.readers import parse_bytes, read_sources, read_url
 from index.models import (
     Article,
     BuildReport,
@@ -173,6 +172,8 @@ class Engine:
 
     def read(self, sources: Sequence[str] | None = None) -> ReadReport:
         """The operator's sources (settings, or those given) plus every admin-added article."""
+        from index.ingest.readers import read_sources
+
         s = self.settings
         report = read_sources(
             sources if sources else s.sources,
@@ -223,12 +224,16 @@ class Engine:
         self, data: bytes, name: str, collection: str
     ) -> tuple[list[ParsedArticle], list[SourceProblem]]:
         """Articles in one uploaded file, named `name`, for `collection`; nothing is stored."""
+        from index.ingest.readers import parse_bytes
+
         return parse_bytes(data, name, name, name, collection)
 
     def read_link(
         self, url: str, *, max_bytes: int, timeout: float, allow_private: bool, collection: str
     ) -> ParsedArticle:
         """The article at `url`, fetched under the given guard; nothing is stored."""
+        from index.ingest.readers import read_url
+
         return read_url(
             url,
             max_bytes=max_bytes,
