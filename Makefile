@@ -58,6 +58,7 @@ format: setup-dev
 bench: setup-dev
 	$(BIN)/python -m bench.build_bench
 	$(BIN)/python -m bench.feeds_bench
+	$(BIN)/python -m bench.query_path_bench
 
 # Thousands of generated hostile files through the readers; fails on any unexpected exception.
 fuzz: setup-dev

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from config import load_settings
-from index.build import document_text
+from index.build import QueryModelMaker, document_text
 from index.encode.embedder import Embedder
 from index.engine import Engine, plan_from, tuning_from
 from index.evaluate import load_dataset
@@ -39,7 +39,7 @@ from index.text.passages import make_passages
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad"
 
 
-def _synthetic_generation(
+def synthetic_generation(
     data_dir: Path,
     articles: list[Article],
     vectors: np.ndarray,
@@ -49,6 +49,7 @@ def _synthetic_generation(
     target: int,
     model: str,
     dress: Callable[[Article, int], Article] | None = None,
+    query_model: QueryModelMaker | None = None,
 ) -> None:
     """A generation of `target` passages made of copies of the measured ones; `dress(article,
     copy)` may give each copy its own metadata (dates, outlets)."""
@@ -87,6 +88,7 @@ def _synthetic_generation(
     VectorIndex.build(noisy.astype(np.float32), noisy.shape[1]).save(build / VECTORS_NAME)
     (build / LEXICAL_NAME).mkdir()
     LexicalIndex.build(all_docs).save(build / LEXICAL_NAME)
+    record = query_model(build) if query_model is not None else None
     write_manifest(
         build,
         Manifest(
@@ -99,6 +101,7 @@ def _synthetic_generation(
             passage_plan={},
             versions={},
             files=checksum_folder(build),
+            query_model=record.to_json() if record is not None else {},
         ),
     )
     layout.publish(build)
@@ -162,7 +165,7 @@ def main() -> None:
         questions = [q.text for q in dataset.questions][: args.queries]
         for target in (10_000, 100_000):
             folder = Path(tmp) / f"q{target}"
-            _synthetic_generation(
+            synthetic_generation(
                 folder, articles, vectors, docs, spans, sentences, target, embedder.name
             )
             big = Searcher.open(folder, embedder, tuning_from(settings))

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.encode.onnx import QueryModelRecord
 from index.errors import ArticlebotError
 from index.models import BuildReport, ParsedArticle, Progress, SourceProblem
 from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key, write_store
@@ -31,6 +32,10 @@ from index.store.vectors import VectorIndex
 from index.text.passages import PassagePlan, make_passages
 
 log = logging.getLogger(__name__)
+
+
+# Puts the generation's query model into the build folder it is given; returns its record.
+QueryModelMaker = Callable[[Path], QueryModelRecord]
 
 
 class EncodesText(Protocol):
@@ -161,10 +166,14 @@ def build_index(
     problems: Sequence[SourceProblem] = (),
     progress: Progress | None = None,
     lock_held: bool = False,
+    query_model: QueryModelMaker | None = None,
+    approximate_from: int | None = None,
 ) -> BuildReport:
     """Build (or confirm up to date) the index in `data_dir` from `articles`.
 
     Takes the data directory's build lock unless the caller says it holds it already.
+    `query_model` adds the ONNX query model; from `approximate_from` passages on, the vector
+    index is approximate (None: always exact).
     """
     started = time.perf_counter()
     layout = DataDir(data_dir)
@@ -189,7 +198,9 @@ def build_index(
         report.removed_articles = len(set(previous_articles) - {p.article.id for p in parsed})
         if current is not None and previous is not None:
             manifest = read_manifest(current)
-            if manifest.source_digest == source_digest:
+            # An index from before query models gets one (every vector reused).
+            wants_query_model = query_model is not None and not manifest.query_model
+            if manifest.source_digest == source_digest and not wants_query_model:
                 report.up_to_date = True
                 report.passages = manifest.passages
                 report.generation = current
@@ -244,9 +255,11 @@ def build_index(
             progress("saving", 0, 1)
         build = layout.new_build_folder()
         write_store(build / STORE_NAME, stored_articles, stored_passages)
-        VectorIndex.build(vectors, embedder.dimension).save(build / VECTORS_NAME)
+        approximate = approximate_from is not None and len(vectors) >= approximate_from
+        VectorIndex.build(vectors, embedder.dimension, approximate).save(build / VECTORS_NAME)
         (build / LEXICAL_NAME).mkdir()
         LexicalIndex.build(documents).save(build / LEXICAL_NAME)
+        record = query_model(build) if query_model is not None else None
         collections: dict[str, int] = {}
         for a in stored_articles:
             collections[a.article.collection] = collections.get(a.article.collection, 0) + 1
@@ -263,6 +276,7 @@ def build_index(
                 versions=_versions(),
                 files=checksum_folder(build),
                 collections=collections,
+                query_model=record.to_json() if record is not None else {},
             ),
         )
         report.generation = layout.publish(build)

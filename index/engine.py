@@ -19,9 +19,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
-from index.build import build_index
+from index.build import QueryModelMaker, build_index
 from index.encode.embedder import Embedder
-from index.errors import IndexMissingError, InputError, PollBusyError, UnknownAnswerError
+from index.encode.export import CACHE_DIR, ExportableEmbedder, query_model_for_build
+from index.encode.onnx import OnnxQueryEncoder, QueryModelRecord
+from index.errors import (
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    PollBusyError,
+    UnknownAnswerError,
+)
 from index.evaluate import (
     CUTOFFS,
     Dataset,
@@ -65,14 +73,14 @@ from index.poll import FeedPoller, PollPolicy
 from index.query.context import quote_context
 from index.query.followup import expand, needs_context
 from index.query.hints import RankingHints
-from index.query.searcher import Searcher, SearchTuning
+from index.query.searcher import EncodesQueries, Searcher, SearchTuning
 from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.answers import AnswerStore, new_answer_id
 from index.store.feedback import FeedbackStore
 from index.store.feeds import FeedStore
 from index.store.layout import DataDir
 from index.store.library import Library
-from index.store.manifest import Manifest, read_manifest
+from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
 from index.text.sentences import split_sentences
@@ -166,9 +174,15 @@ class FeedbackDesk:
 
 class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """`embedder`, when given, is used for builds and questions alike; otherwise the
+        sentence-transformers model is loaded only when a build needs it, and questions are
+        encoded by the index's ONNX query model."""
         self.settings = settings
         self._embedder = embedder
-        self._embedder_lock = threading.Lock()
+        self._encode_with_embedder = embedder is not None
+        self._model_lock = threading.Lock()
+        self._onnx: OnnxQueryEncoder | None = None
+        self._onnx_sha: str | None = None
         self.library = Library(settings.data_dir)
         self.feeds = FeedStore(settings.data_dir)
         self.url_cache = UrlCache(settings.data_dir)
@@ -179,25 +193,57 @@ class Engine:
         self._state_lock = threading.Lock()
 
     @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
     def embedder(self) -> Embedder:
-        """The model, loaded on first use: managing feeds or articles does not need it."""
-        with self._embedder_lock:
+        """The sentence-transformers model (torch), loaded on first use."""
+        with self._model_lock:
             if self._embedder is None:
                 self._embedder = Embedder(self.settings.model)
             return self._embedder
-
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
 
     def searcher(self) -> Searcher:
         """The live searcher, opened on first use."""
         with self._swap_lock:
             if self._searcher is None:
-                self._searcher = Searcher.open(
-                    self.data_dir, self.embedder, tuning_from(self.settings)
-                )
+                self._searcher = self._open_searcher()
             return self._searcher
+
+    def _open_searcher(self) -> Searcher:
+        folder = DataDir(self.data_dir).current()
+        return Searcher(folder, self._query_encoder(folder), tuning_from(self.settings))
+
+    def _query_encoder(self, folder: Path) -> EncodesQueries:
+        """The generation's ONNX query model; the torch model when it has none."""
+        if self._encode_with_embedder or not self.settings.onnx_queries:
+            return self.embedder
+        manifest = read_manifest(folder)
+        if manifest.model != self.settings.model:
+            # Said here, before the torch fallback below could spend seconds loading a model.
+            raise IndexMismatchError(
+                folder / MANIFEST_NAME,
+                f"built with model {manifest.model!r}, settings use {self.settings.model!r}",
+            )
+        record = QueryModelRecord.from_manifest(manifest.query_model)
+        if record is None or record.file is None:
+            reason = record.reason if record else "the index was built before ONNX query models"
+            log.info("questions are encoded with torch: %s", reason)
+            return self.embedder
+        with self._model_lock:
+            # Every generation built with the same model links the same file: one session.
+            if self._onnx is None or self._onnx_sha != record.sha256:
+                self._onnx = OnnxQueryEncoder((folder / record.file).parent)
+                self._onnx_sha = record.sha256
+            return self._onnx
+
+    def _query_model_maker(self) -> QueryModelMaker | None:
+        embedder = self.embedder
+        if not isinstance(embedder, ExportableEmbedder):
+            return None
+        cache = self.data_dir / CACHE_DIR
+        return lambda build: query_model_for_build(embedder, cache, build)
 
     def has_index(self) -> bool:
         return DataDir(self.data_dir).current_or_none() is not None
@@ -428,9 +474,11 @@ class Engine:
             problems=read_report.problems if read_report else (),
             progress=progress,
             lock_held=lock_held,
+            query_model=self._query_model_maker(),
+            approximate_from=self.settings.approximate_from or None,
         )
         if not build.up_to_date or self._searcher is None:
-            fresh = Searcher.open(self.data_dir, self.embedder, tuning_from(self.settings))
+            fresh = self._open_searcher()
             # The old searcher is not closed: a question may still be running on it in another
             # thread. It is freed when the last such reference goes.
             with self._swap_lock:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import InputError
-from index.ingest.readers import article_from_record
 from index.models import Mode, ParsedArticle, SearchResult
 from index.query.searcher import Searcher
 
@@ -97,6 +96,9 @@ def _json_object(line: str, origin: str) -> dict[str, object]:
 
 
 def load_dataset(folder: Path) -> Dataset:
+    # Imported here: the readers pull in trafilatura, which answering processes never need.
+    from index.ingest.readers import article_from_record
+
     articles = [
         article_from_record(r, str(r.get("id")), f"{folder}/articles.jsonl", "shared")
         for r in _read_jsonl(folder / "articles.jsonl")

@@ -50,6 +50,8 @@ class Embedder:
             location = str(bundled_model_path())
         else:
             location = model
+        # Where the files are (or the hub name): what the ONNX export cache is keyed on.
+        self.location = location
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -67,6 +69,10 @@ class Embedder:
         self.dimension: int = int(dimension)
         self.max_tokens: int = int(self._model.max_seq_length or 512)
         self._tokenizer = self._model.tokenizer
+
+    @property
+    def sentence_transformer(self) -> SentenceTransformer:
+        return self._model
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])

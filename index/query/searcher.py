@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import faiss
 import numpy as np
 
 from index.errors import IndexMismatchError
@@ -46,7 +45,7 @@ from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
 from index.store.lexical import LexicalIndex, informativeness, term_overlap
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
-from index.store.vectors import VectorIndex
+from index.store.vectors import AllowedRows, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +73,7 @@ class SearchTuning:
 @dataclass(frozen=True, slots=True)
 class _RowFilter:
     mask: np.ndarray
-    bits: np.ndarray
-    selector: faiss.IDSelector
+    allowed: AllowedRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +110,6 @@ class Searcher:
                 f"vectors have {self._vectors.dimension} dimensions, "
                 f"the model gives {embedder.dimension}",
             )
-        self._matrix = self._vectors.vectors()
         self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
         self.articles: list[ArticleRef] = self._store.article_refs()
         self._article_rows = {a.id: i for i, a in enumerate(self.articles)}
@@ -181,11 +178,7 @@ class Searcher:
             allowed = np.ones(len(self.articles), dtype=bool)
         mask = allowed[self._passage_article] if len(self._passage_article) else np.zeros(0, bool)
         mask.setflags(write=False)
-        bits = np.packbits(mask, bitorder="little")
-        # The selector reads `bits` in place: both live in the returned filter, which the
-        # caller holds for as long as it searches.
-        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
-        return _RowFilter(mask, bits, selector)
+        return _RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
 
     def _candidates(
         self,
@@ -210,7 +203,7 @@ class Searcher:
         if not pool:
             return []
         rows = np.fromiter(pool, dtype=np.int64)
-        dense = self._matrix[rows] @ query
+        dense = self._vectors.similarities(rows, query)
         lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
         weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
         fused = (1 - weight) * dense + weight * lex
@@ -232,7 +225,7 @@ class Searcher:
         n = self.tuning.candidates
         pool: set[int] = set()
         if mode is not Mode.LEXICAL:
-            found = self._vectors.search(query, n, scope.selector if scope is not None else None)
+            found = self._vectors.search(query, n, scope.allowed if scope is not None else None)
             pool.update(int(r) for r in found.rows)
         if lexical is not None:
             masked = lexical if scope is None else np.where(scope.mask, lexical, 0.0)

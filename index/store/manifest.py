@@ -26,6 +26,9 @@ class Manifest:
     versions: dict[str, str]
     files: dict[str, str] = field(default_factory=dict)
     collections: dict[str, int] = field(default_factory=dict)
+    # The ONNX query model kept with this generation (`index.encode.onnx.QueryModelRecord`);
+    # empty for an index built before there was one.
+    query_model: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
 

@@ -28,6 +28,8 @@ from bot.discord_app.main import point_discord_at
 from bot.discord_app.sync import sync_tree
 from config import Settings, load_settings
 from index.encode.embedder import Embedder
+from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.encode.onnx import QueryModelRecord
 from index.engine import Engine, ensure_index
 from tests.discord.fake_discord import FakeDiscord
 
@@ -114,8 +116,24 @@ def make_settings(tmp_path: Path, fake: FakeDiscord, **overrides: Any) -> Settin
     return load_settings(environ={}, env_file=None, **(values | overrides))
 
 
+@pytest.fixture(scope="session")
+def query_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache for the session: an export takes half a minute."""
+    return tmp_path_factory.mktemp("query-models")
+
+
 @pytest.fixture
-def engine(bot_settings: Settings, embedder: Embedder) -> Engine:
+def engine(
+    bot_settings: Settings,
+    embedder: Embedder,
+    query_model_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Engine:
+    def place(model: ExportableEmbedder, cache: Path, build: Path) -> QueryModelRecord:
+        return query_model_for_build(model, query_model_cache, build)
+
+    # The real export, made once per session instead of once per test's data directory.
+    monkeypatch.setattr("index.engine.query_model_for_build", place)
     engine = Engine(bot_settings, embedder=embedder)
     ensure_index(engine)
     return engine

@@ -8,6 +8,8 @@ import pytest
 
 from config import DEFAULT_MODEL, Settings
 from index.encode.embedder import Embedder
+from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.encode.onnx import QueryModelRecord
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -29,11 +31,20 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", sources=(str(SEEDS),))
 
 
-@pytest.fixture
-def shared_model(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Embedder:
-    """Makes every `Engine` the CLI creates use the session's model instead of loading its own.
+@pytest.fixture(scope="session")
+def query_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export cache for the session: an export takes half a minute."""
+    return tmp_path_factory.mktemp("query-models")
 
-    The object handed out is the real model; only the repeated load is saved. Another model
+
+@pytest.fixture
+def shared_model(
+    embedder: Embedder, query_model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Embedder:
+    """Makes every `Engine` the CLI creates use the session's model instead of loading its own,
+    and the session's ONNX export instead of exporting it again into each data directory.
+
+    The objects handed out are the real ones; only the repeated work is saved. Another model
     name would need another model, so that is refused rather than silently substituted.
     """
 
@@ -41,5 +52,9 @@ def shared_model(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Embedde
         assert model == DEFAULT_MODEL, f"this test session only has {DEFAULT_MODEL} loaded"
         return embedder
 
+    def place(model: ExportableEmbedder, cache: Path, build: Path) -> QueryModelRecord:
+        return query_model_for_build(model, query_model_cache, build)
+
     monkeypatch.setattr("index.engine.Embedder", load)
+    monkeypatch.setattr("index.engine.query_model_for_build", place)
     return embedder

@@ -83,3 +83,15 @@ def built_index(
     data_dir = tmp_path / "data"
     report = build_index(data_dir, sample_articles, hash_embedder, PassagePlan(max_sentences=2))
     return data_dir, report
+
+
+@pytest.fixture
+def hash_model(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `Engine` the CLI creates gets the hash embedder, for builds and questions alike
+    (no ONNX query model: the hash embedder has nothing to export)."""
+
+    def load(model: str = "", device: str = "cpu") -> HashEmbedder:
+        return HashEmbedder()
+
+    monkeypatch.setattr("index.engine.Embedder", load)
+    monkeypatch.setenv("ARTICLEBOT_ONNX_QUERIES", "false")

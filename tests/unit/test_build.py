@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from index.build import EncodesText, build_index, document_text
 from index.models import Article, Mode, ParsedArticle, Span
 from index.query.searcher import Searcher, SearchTuning
+from index.store.layout import VECTORS_NAME, DataDir
+from index.store.vectors import VectorIndex
 from index.text.passages import PassagePlan, make_passages
 from tests.unit.embedders import WrappedEmbedder
 
@@ -105,9 +109,16 @@ def test_duplicate_ids_are_reported_and_skipped(
     assert "duplicate article id 'library'" in report.problems[0].reason
 
 
-def test_search_within_collections(tmp_path: Path, hash_embedder: EncodesText) -> None:
+@pytest.mark.parametrize("approximate_from", [None, 1])
+def test_search_within_collections(
+    tmp_path: Path, hash_embedder: EncodesText, approximate_from: int | None
+) -> None:
     data_dir = tmp_path / "data"
-    build_index(data_dir, [HARBOUR, LIBRARY, BRIDGE], hash_embedder, PLAN)
+    build_index(
+        data_dir, [HARBOUR, LIBRARY, BRIDGE], hash_embedder, PLAN, approximate_from=approximate_from
+    )
+    vectors = VectorIndex.load(DataDir(data_dir).current() / VECTORS_NAME)
+    assert vectors.approximate == (approximate_from is not None)
     searcher = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0))
     try:
         question = "the bridge closed for repairs"

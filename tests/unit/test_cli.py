@@ -14,7 +14,6 @@ import pytest
 
 from bot.cli import main
 from index.models import BuildReport
-from tests.unit.conftest import HashEmbedder
 
 
 def test_help(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,16 +156,6 @@ def test_usage_errors_exit_2(
     captured = capsys.readouterr()
     assert captured.err.splitlines()[-1].endswith(f"error: {message}")
     assert captured.out == ""
-
-
-@pytest.fixture
-def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `Engine` the CLI creates gets the unit layer's hash embedder, not the model."""
-
-    def load(model: str = "", device: str = "cpu") -> HashEmbedder:
-        return HashEmbedder()
-
-    monkeypatch.setattr("index.engine.Embedder", load)
 
 
 def one_error_line(captured: Any) -> str:

@@ -12,7 +12,6 @@ import pytest
 from bot.cli import main
 from index.store.database import Store
 from index.store.layout import STORE_NAME, DataDir
-from tests.unit.conftest import HashEmbedder
 from tests.unit.ingest.hostile import BODY, HOSTILE
 
 GOOD = {
@@ -24,11 +23,6 @@ GOOD = {
         "river, a project debated for more than three years.</p></article></body></html>"
     ),
 }
-
-
-@pytest.fixture
-def hash_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("index.engine.Embedder", lambda model, device="cpu": HashEmbedder())
 
 
 def test_build_of_a_hostile_folder_indexes_the_good_and_reports_the_bad(

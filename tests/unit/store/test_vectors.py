@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.errors import IndexCorruptError
-from index.store.vectors import VectorIndex
+from index.store.vectors import AllowedRows, VectorIndex
 
 DIM = 32
 
@@ -60,19 +60,31 @@ def test_k_larger_than_the_index_and_empty_index() -> None:
     assert len(found.rows) == 0 and len(found.scores) == 0
 
 
-def test_vectors_view_is_read_only(saved: tuple[Path, np.ndarray]) -> None:
-    view = VectorIndex.load(saved[0]).vectors()
-    with pytest.raises(ValueError, match="read-only"):
-        view[0, 0] = 1.0
+def test_vectors_is_a_copy_that_outlives_the_index(saved: tuple[Path, np.ndarray]) -> None:
+    index = VectorIndex.load(saved[0])
+    copy = index.vectors()
+    query = unit_vectors(1, seed=5)[0]
+    before = index.search(query, 3)
+    copy[:] = 0.0
+    np.testing.assert_array_equal(index.search(query, 3).rows, before.rows)
+    del index
+    assert float(np.abs(copy).sum()) == 0.0
+
+
+def test_similarities_read_the_stored_vectors(saved: tuple[Path, np.ndarray]) -> None:
+    path, vectors = saved
+    index = VectorIndex.load(path)
+    rows = np.array([5, 0, 199], dtype=np.int64)
+    query = unit_vectors(1, seed=6)[0]
+    np.testing.assert_allclose(index.similarities(rows, query), vectors[rows] @ query, rtol=1e-5)
 
 
 def test_selector_restricts_results(saved: tuple[Path, np.ndarray]) -> None:
     path, vectors = saved
     index = VectorIndex.load(path)
     allowed = np.arange(0, 200, 7, dtype=np.int64)
-    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
     query = unit_vectors(1, seed=3)[0]
-    found = index.search(query, 5, selector)
+    found = index.search(query, 5, AllowedRows.of(allowed))
     assert len(found.rows) == 5
     assert set(found.rows.tolist()) <= set(allowed.tolist())
     best_allowed = allowed[np.argsort(-(vectors[allowed] @ query), kind="stable")[:5]]
@@ -81,9 +93,8 @@ def test_selector_restricts_results(saved: tuple[Path, np.ndarray]) -> None:
 
 def test_selector_with_fewer_rows_than_k(saved: tuple[Path, np.ndarray]) -> None:
     index = VectorIndex.load(saved[0])
-    allowed = np.array([4, 9], dtype=np.int64)
-    selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
-    found = index.search(unit_vectors(1, seed=4)[0], 5, selector)
+    allowed = AllowedRows.of(np.array([9, 4], dtype=np.int64))
+    found = index.search(unit_vectors(1, seed=4)[0], 5, allowed)
     # FAISS pads missing results with -1; they must not come back as rows.
     assert sorted(found.rows.tolist()) == [4, 9]
 
@@ -125,3 +136,76 @@ def test_other_index_type_is_refused(tmp_path: Path) -> None:
     faiss.write_index(faiss.IndexFlatL2(DIM), str(path))
     with pytest.raises(IndexCorruptError, match="unexpected index type"):
         VectorIndex.load(path)
+
+
+@pytest.fixture
+def approximate(tmp_path: Path) -> tuple[VectorIndex, np.ndarray]:
+    """An HNSW index of 2,000 random vectors, through a save and a load."""
+    vectors = unit_vectors(2000, seed=7)
+    path = tmp_path / "hnsw.faiss"
+    VectorIndex.build(vectors, DIM, approximate=True).save(path)
+    return VectorIndex.load(path), vectors
+
+
+def _exact_top(vectors: np.ndarray, query: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    scores = vectors[rows] @ query
+    return rows[np.argsort(-scores, kind="stable")[:k]]
+
+
+def test_approximate_index_finds_nearly_all_exact_neighbours(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    assert index.approximate and len(index) == 2000
+    everything = np.arange(len(vectors))
+    recalls = []
+    for query in unit_vectors(50, seed=8):
+        found = index.search(query, 10)
+        assert len(found.rows) == 10
+        np.testing.assert_allclose(found.scores, vectors[found.rows] @ query, rtol=1e-5)
+        recalls.append(len(set(found.rows) & set(_exact_top(vectors, query, 10, everything))))
+    assert np.mean(recalls) / 10 >= 0.95
+
+
+@pytest.mark.parametrize("share", [0.01, 0.05, 0.3, 0.9])
+def test_filtered_approximate_search_returns_k_allowed_hits(
+    approximate: tuple[VectorIndex, np.ndarray], share: float
+) -> None:
+    index, vectors = approximate
+    index.exact_rows = 50  # so that larger filters take the graph walk, as at 1M passages
+    rng = np.random.default_rng(int(share * 100))
+    rows = np.flatnonzero(rng.random(len(vectors)) < share)
+    allowed = AllowedRows.of(rows)
+    for query in unit_vectors(20, seed=9):
+        found = index.search(query, 10, allowed)
+        assert len(found.rows) == min(10, len(rows))
+        assert set(found.rows.tolist()) <= set(rows.tolist())
+        assert list(found.scores) == sorted(found.scores, reverse=True)
+
+
+def test_small_filter_on_approximate_index_is_exact(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    rows = np.arange(3, 2000, 41)
+    query = unit_vectors(1, seed=10)[0]
+    found = index.search(query, 5, AllowedRows.of(rows))
+    np.testing.assert_array_equal(found.rows, _exact_top(vectors, query, 5, rows))
+
+
+def test_filter_allowing_fewer_rows_than_k_on_approximate_index(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, _ = approximate
+    found = index.search(unit_vectors(1, seed=11)[0], 10, AllowedRows.of(np.array([17, 3, 17])))
+    assert sorted(found.rows.tolist()) == [3, 17]
+
+
+def test_approximate_vectors_are_held_once_and_copied_out(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    np.testing.assert_array_equal(index.vectors(), vectors)
+    rows = np.array([0, 1999])
+    query = unit_vectors(1, seed=12)[0]
+    np.testing.assert_allclose(index.similarities(rows, query), vectors[rows] @ query, rtol=1e-5)

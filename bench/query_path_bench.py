@@ -1,0 +1,398 @@
+"""The query path, torch against ONNX, side by side in one run (ratios: the machine is shared).
+
+    python -m bench.query_path_bench [--dataset ../shared/eval/squad] [--only quality,cold,...]
+
+- quality: dev-set hit@1 and hit@5 with ONNX question vectors and with torch ones, one index.
+- latency: question to ranked hits with quotes, p50/p99, at 10k and 100k passages, both paths.
+- cold: `articlebot ask` from process start to the answer printed, and the answering
+  process's peak RSS, on a 100k-passage index, both paths alternated; `articlebot --help` time.
+- million: the vector index at 1M passages (the dataset's vectors plus blends of them):
+  exact against HNSW and IVF, build time, memory, recall@10 against exact on the dev questions,
+  p50 per question, and a filtered search keeping 5% of the rows.
+- busy: `Engine.ask` p50 over 50 questions quiet and beside two CPU-bound processes.
+- lag: event-loop lag while the engine reindexes ~10k passages in a worker thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from bench.build_bench import DEFAULT_DATASET, synthetic_generation
+from config import load_settings
+from index.build import document_text
+from index.encode.embedder import Embedder
+from index.encode.export import CACHE_DIR, query_model_for_build
+from index.encode.onnx import QUERY_MODEL_DIR, OnnxQueryEncoder
+from index.engine import Engine, tuning_from
+from index.evaluate import Dataset, load_dataset, score, subset
+from index.models import Mode, ParsedArticle
+from index.query.searcher import EncodesQueries, Searcher
+from index.store.database import Store
+from index.store.layout import STORE_NAME, VECTORS_NAME, DataDir
+from index.store.vectors import AllowedRows, VectorIndex
+
+SECTIONS = ("quality", "latency", "cold", "million", "busy", "lag")
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.settings = load_settings(environ={}, env_file=None)
+        self.dataset: Dataset = load_dataset(args.dataset)
+        if args.articles:
+            self.dataset = subset(self.dataset, args.articles)
+        self.embedder = Embedder(self.settings.model)
+        self.data_dir = args.data_dir or tmp / "dev"
+        engine = Engine(replace(self.settings, data_dir=self.data_dir), self.embedder)
+        build = engine.build_from(self.dataset.articles)
+        print(f"dev index: {build.passages} passages of {len(self.dataset.articles)} articles")
+        self.folder = DataDir(self.data_dir).current()
+        self.onnx = OnnxQueryEncoder(self.folder / QUERY_MODEL_DIR)
+
+    def questions(self, n: int | None = None) -> list[str]:
+        texts = [q.text for q in self.dataset.questions]
+        return texts[:n] if n else texts
+
+    def searcher(self, encoder: EncodesQueries, folder: Path | None = None) -> Searcher:
+        return Searcher(folder or self.folder, encoder, tuning_from(self.settings))
+
+    def quality(self) -> None:
+        questions = self.dataset.questions[: self.args.questions]
+        texts = [q.text for q in questions]
+        # Each side's question vectors are computed up front by its own model (torch in
+        # batches, ONNX one by one as questions come), so the run does not take hours on a
+        # busy machine; the searches then differ only in the vectors.
+        encoders = {
+            "torch": _Precomputed(self.embedder, texts, self.embedder.encode(texts)),
+            "onnx": _Precomputed(
+                self.onnx, texts, np.vstack([self.onnx.encode([t]) for t in texts])
+            ),
+        }
+        cosines = np.sum(encoders["torch"].vectors * encoders["onnx"].vectors, axis=1)
+        print(f"  question cosine onnx/torch: min {cosines.min():.4f}, mean {cosines.mean():.4f}")
+        rows = []
+        for label, encoder in encoders.items():
+            s = score(self.searcher(encoder), questions, Mode.HYBRID)
+            rows.append((label, s.rate(1), s.rate(5)))
+            print(f"  {label:5}  hit@1 {s.rate(1):.4f}  hit@5 {s.rate(5):.4f}  ({s.questions} q)")
+        print(
+            f"  onnx - torch: hit@1 {rows[1][1] - rows[0][1]:+.4f}, "
+            f"hit@5 {rows[1][2] - rows[0][2]:+.4f}  (aim within 0.005)"
+        )
+
+    def _synthetic(self, target: int, with_onnx: bool = True) -> Path:
+        folder = self.tmp / f"synthetic-{target}"
+        if (folder / "CURRENT").is_file():
+            return folder
+        store = Store(self.folder / STORE_NAME)
+        spans = store.passage_spans()
+        sentences = [store.passage_sentences(row) for row in range(len(spans))]
+        store.close()
+        articles = [p.article for p in self.dataset.articles]
+        docs = [
+            document_text(articles[a].title, articles[a].text[s:e], articles[a].date)
+            for a, s, e in spans
+        ]
+        vectors = VectorIndex.load(self.folder / VECTORS_NAME).vectors()
+        cache = self.data_dir / CACHE_DIR
+        maker = (lambda b: query_model_for_build(self.embedder, cache, b)) if with_onnx else None
+        synthetic_generation(
+            folder, articles, vectors, docs, spans, sentences, target, self.embedder.name, maker
+        )
+        return folder
+
+    def latency(self) -> None:
+        questions = self.questions(self.args.queries)
+        for target in (10_000, 100_000):
+            folder = self._synthetic(target)
+            for label, encoder in (("torch", self.embedder), ("onnx", self.onnx)):
+                searcher = self.searcher(encoder, DataDir(folder).current())
+                for q in questions[:10]:
+                    searcher.search(q, self.settings.top_k)
+                times = []
+                for q in questions:
+                    started = time.perf_counter()
+                    searcher.search(q, self.settings.top_k)
+                    times.append(time.perf_counter() - started)
+                print(
+                    f"  {target:>9,} passages, {label:5}: p50 "
+                    f"{1000 * statistics.median(times):6.1f} ms, "
+                    f"p99 {1000 * _pct(times, 0.99):6.1f} ms"
+                )
+
+    def cold(self) -> None:
+        folder = self._synthetic(100_000)
+        question = self.questions(1)[0]
+        probe = (
+            "import resource, subprocess, sys, time\n"
+            "t = time.perf_counter()\n"
+            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False)\n"
+            "wall = time.perf_counter() - t\n"
+            "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+            "print(f'{wall} {rss}')\n"
+        )
+        command = [sys.executable, "-m", "bot.cli", "ask", question]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLEBOT_")}
+        env["ARTICLEBOT_DATA_DIR"] = str(folder)
+        env["ARTICLEBOT_LOG_LEVEL"] = "WARNING"
+        results: dict[str, list[tuple[float, float]]] = {"torch": [], "onnx": []}
+        for _ in range(self.args.repeats):
+            for label, flag in (("torch", "false"), ("onnx", "true")):
+                env["ARTICLEBOT_ONNX_QUERIES"] = flag
+                done = subprocess.run(
+                    [sys.executable, "-c", probe, *command],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                wall, rss = (float(x) for x in done.stdout.split())
+                results[label].append((wall, rss))
+        for label, runs in results.items():
+            print(
+                f"  ask at 100k passages, {label:5}: start to answer "
+                f"{statistics.median(w for w, _ in runs):.2f} s, peak RSS "
+                f"{statistics.median(r for _, r in runs):.0f} MB (median of {len(runs)})"
+            )
+        helps = []
+        for _ in range(self.args.repeats):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "--help"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+            helps.append(time.perf_counter() - started)
+        print(f"  articlebot --help: {statistics.median(helps):.2f} s (median of {len(helps)})")
+
+    def million(self) -> None:
+        target = self.args.million
+        real = VectorIndex.load(self.folder / VECTORS_NAME).vectors()
+        rng = np.random.default_rng(0)
+        # Blends of two real passages plus a little noise: new points, in the regions real
+        # passages occupy (pure noise would be equally far from every question).
+        count = target - len(real)
+        first, second = rng.integers(0, len(real), count), rng.integers(0, len(real), count)
+        noisy = real[first] + 0.5 * real[second]
+        noisy += rng.normal(0, 0.02, noisy.shape).astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        vectors = np.vstack([real, noisy]).astype(np.float32)
+        del noisy
+        print(f"  {len(vectors):,} vectors ({len(real):,} real), {vectors.nbytes / 2**20:.0f} MB")
+        queries = np.vstack([self.onnx.encode([q]) for q in self.questions(self.args.queries)])
+        started = time.perf_counter()
+        exact = [np.argsort(-(vectors @ q), kind="stable")[:10] for q in queries]
+        exact_times = [(time.perf_counter() - started) / len(queries)]
+        print(f"  exact (numpy scan): {1000 * exact_times[0]:.1f} ms per question")
+
+        before = _rss_mb()
+        started = time.perf_counter()
+        hnsw = VectorIndex.build(vectors, vectors.shape[1], approximate=True)
+        built = time.perf_counter() - started
+        grown = _rss_mb() - before
+        print(f"  HNSW: build {built:.0f} s, memory {grown:.0f} MB (vectors and graph)")
+        for ef in (128, 256, 512, 1024):
+            hnsw.ef_search = ef
+            found, times = self._run_queries(lambda q: hnsw.search(q, 10).rows, queries)
+            print(
+                f"  HNSW efSearch {ef}: recall@10 {self._recall(found, exact):.4f}, "
+                f"p50 {1000 * statistics.median(times):.2f} ms, "
+                f"p99 {1000 * _pct(times, 0.99):.2f} ms"
+            )
+        hnsw.ef_search = self.args.ef_search
+        allowed = AllowedRows.of(np.flatnonzero(rng.random(len(vectors)) < 0.05))
+        found, times = self._run_queries(lambda q: hnsw.search(q, 10, allowed).rows, queries)
+        full = sum(len(r) == 10 for r in found)
+        print(
+            f"  HNSW, filter keeping 5%: {full}/{len(found)} questions got 10 hits, "
+            f"p50 {1000 * statistics.median(times):.2f} ms"
+        )
+        allowed = AllowedRows.of(np.flatnonzero(rng.random(len(vectors)) < 0.5))
+        found, times = self._run_queries(lambda q: hnsw.search(q, 10, allowed).rows, queries)
+        full = sum(len(r) == 10 for r in found)
+        print(
+            f"  HNSW, filter keeping 50%: {full}/{len(found)} questions got 10 hits, "
+            f"p50 {1000 * statistics.median(times):.2f} ms"
+        )
+        if self.args.ivf:
+            self._ivf(vectors, queries, exact)
+
+    def _ivf(self, vectors: np.ndarray, queries: np.ndarray, exact: list[np.ndarray]) -> None:
+        before = _rss_mb()
+        started = time.perf_counter()
+        lists = 4096
+        quantizer = faiss.IndexFlatIP(vectors.shape[1])
+        ivf = faiss.IndexIVFFlat(quantizer, vectors.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
+        picks = np.random.default_rng(1).choice(len(vectors), min(len(vectors), 100_000), False)
+        sample = vectors[picks]
+        ivf.train(sample)
+        ivf.add(vectors)
+        built = time.perf_counter() - started
+        grown = _rss_mb() - before
+        for probes in (16, 64):
+            ivf.nprobe = probes
+            found, times = self._run_queries(
+                lambda q: ivf.search(q.reshape(1, -1), 10)[1][0], queries
+            )
+            print(
+                f"  IVF{lists} nprobe {probes}: build {built:.0f} s, memory {grown:.0f} MB, "
+                f"recall@10 {self._recall(found, exact):.4f}, "
+                f"p50 {1000 * statistics.median(times):.2f} ms"
+            )
+
+    @staticmethod
+    def _run_queries(
+        run: Callable[[np.ndarray], np.ndarray], queries: np.ndarray
+    ) -> tuple[list[np.ndarray], list[float]]:
+        found, times = [], []
+        for q in queries:
+            started = time.perf_counter()
+            found.append(run(q))
+            times.append(time.perf_counter() - started)
+        return found, times
+
+    @staticmethod
+    def _recall(found: list[np.ndarray], exact: list[np.ndarray]) -> float:
+        return float(
+            np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)])
+        )
+
+    def busy(self) -> None:
+        questions = self.questions(50)
+        engines = {
+            "torch": Engine(replace(self.settings, data_dir=self.data_dir), self.embedder),
+            "onnx": Engine(replace(self.settings, data_dir=self.data_dir)),
+        }
+
+        def p50(engine: Engine) -> float:
+            engine.ask(questions[0])
+            times = []
+            for q in questions:
+                started = time.perf_counter()
+                engine.ask(q)
+                times.append(time.perf_counter() - started)
+            return statistics.median(times)
+
+        quiet = {label: p50(e) for label, e in engines.items()}
+        spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2)]
+        for p in spinners:
+            p.start()
+        try:
+            loaded = {label: p50(e) for label, e in engines.items()}
+        finally:
+            for p in spinners:
+                p.terminate()
+                p.join()
+        for label in engines:
+            print(
+                f"  Engine.ask p50, {label:5}: quiet {1000 * quiet[label]:.1f} ms, beside two busy "
+                f"processes {1000 * loaded[label]:.1f} ms, ratio {loaded[label] / quiet[label]:.2f}"
+                "  (aim <= 2)"
+            )
+
+    def lag(self) -> None:
+        articles = self.dataset.articles
+        chosen, passages = [], 0
+        for p in articles:
+            chosen.append(p)
+            passages += len(p.article.text) // 180  # about one window per sentence
+            if passages >= self.args.lag_passages:
+                break
+        engine = Engine(replace(self.settings, data_dir=self.tmp / "lag"), self.embedder)
+        engine.build_from(chosen[:1])
+        lags = asyncio.run(_lag_during(engine, chosen))
+        print(
+            f"  event-loop lag during a reindex ({engine.status().passages:,} passages): "
+            f"p50 {1000 * statistics.median(lags):.1f} ms, p99 {1000 * _pct(lags, 0.99):.1f} ms, "
+            f"max {1000 * max(lags):.1f} ms over {len(lags)} ticks"
+        )
+
+
+async def _lag_during(engine: Engine, articles: list[ParsedArticle]) -> list[float]:
+    """Lateness of a 10 ms tick while the engine rebuilds in a worker thread, as the bot does,
+    and answers a question every 100 ms in another (with the build's torch model: the
+    injected embedder serves both)."""
+    build = asyncio.create_task(asyncio.to_thread(engine.build_from, articles))
+    lags: list[float] = []
+    tick = 0
+    while not build.done():
+        started = time.perf_counter()
+        await asyncio.sleep(0.01)
+        lags.append(max(0.0, time.perf_counter() - started - 0.01))
+        tick += 1
+        if tick % 10 == 0:
+            await asyncio.to_thread(engine.ask, "Who was the first president?")
+    await build
+    return lags
+
+
+class _Precomputed:
+    """Question vectors made beforehand by a real encoder, served by question text."""
+
+    def __init__(self, encoder: EncodesQueries, texts: list[str], vectors: np.ndarray) -> None:
+        self.name = encoder.name
+        self.dimension = encoder.dimension
+        self.vectors = vectors
+        self._rows = {t.strip(): i for i, t in enumerate(texts)}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return self.vectors[[self._rows[t] for t in texts]]
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--articles", type=int, default=None, help="first N articles only")
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse this dev index")
+    parser.add_argument("--questions", type=int, default=None, help="quality: first N only")
+    parser.add_argument("--queries", type=int, default=200, help="latency and 1M questions")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--million", type=int, default=1_000_000)
+    parser.add_argument("--ivf", action="store_true", help="also measure IVF at 1M")
+    parser.add_argument("--ef-search", type=int, default=512, help="HNSW beam for the filters")
+    parser.add_argument("--lag-passages", type=int, default=10_000)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=",".join(SECTIONS))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="articlebot-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        for section in args.only.split(","):
+            print(f"\n[{section}]  load average {os.getloadavg()[0]:.1f}", flush=True)
+            getattr(bench, section)()
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Make the int8 ONNX copy of the embedding model that the query side runs (build time only).
+
+The transformer is exported with torch's TorchScript-based exporter, with mean pooling and
+normalisation inside the graph, then its weight matrix multiplications are quantised to int8
+per channel by onnxruntime (the embedding table stays float: it is a lookup, not where the
+time goes, and quantising it moves question vectors further from the torch ones).
+
+The export takes about half a minute, so it is cached in the data directory under a key of the
+model and its files, and each generation gets hard links to the cached files: rebuilding with
+an unchanged model exports nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import json
+import logging
+import os
+import secrets
+import shutil
+import warnings
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from index.encode.onnx import (
+    INFO_NAME,
+    ONNX_NAME,
+    QUERY_MODEL_DIR,
+    TOKENIZER_NAME,
+    EncoderInfo,
+    OnnxQueryEncoder,
+    QueryModelRecord,
+)
+from index.errors import ArticlebotError
+from index.store.manifest import file_digest
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = ".query-models"
+# Part of the cache key: a change to how the export is made must not reuse older exports.
+RECIPE = "mean-pool-normalize/int8-matmul-per-channel/1"
+# The export is refused when ONNX and torch disagree more than this on the probe sentences.
+MIN_COSINE = 0.99
+_PROBES = (
+    "Which team won the cup final last year?",
+    "When did the harbour reopen after the storm?",
+    "How many residents signed the petition for the library to stay open until nine on "
+    "weekdays, and who will staff the evening shifts?",
+    "Who is the mayor?",
+)
+
+
+class QueryExportError(ArticlebotError):
+    """The model cannot be turned into the ONNX query model; questions use torch instead."""
+
+
+@runtime_checkable
+class ExportableEmbedder(Protocol):
+    """A loaded sentence-transformers embedder (`index.encode.embedder.Embedder`)."""
+
+    name: str
+    location: str
+
+    @property
+    def sentence_transformer(self) -> Any: ...
+
+
+def cache_key(name: str, location: str) -> str:
+    """The model's name, its files (path, size, time) when it is a local folder, and the
+    recipe and exporter versions."""
+    sha = hashlib.sha256()
+    for part in (name, RECIPE, _version("torch"), _version("onnxruntime")):
+        sha.update(part.encode("utf-8") + b"\x00")
+    folder = Path(location)
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                entry = f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}"
+                sha.update(entry.encode("utf-8") + b"\x00")
+    return sha.hexdigest()[:24]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def query_model_for_build(
+    embedder: ExportableEmbedder, cache_root: Path, build: Path
+) -> QueryModelRecord:
+    """Put the query model into the generation being built at `build`, exporting it first
+    unless the cache has it; a model that cannot be exported gets a record saying why."""
+    try:
+        cached = cached_export(embedder, cache_root)
+    except QueryExportError as exc:
+        log.warning("questions will be encoded with torch: %s", exc)
+        return QueryModelRecord(model=embedder.name, file=None, reason=str(exc))
+    target = build / QUERY_MODEL_DIR
+    target.mkdir()
+    for name in (ONNX_NAME, TOKENIZER_NAME, INFO_NAME):
+        try:
+            os.link(cached / name, target / name)
+        except OSError:
+            shutil.copy2(cached / name, target / name)
+    return QueryModelRecord(
+        model=embedder.name,
+        file=f"{QUERY_MODEL_DIR}/{ONNX_NAME}",
+        sha256=file_digest(target / ONNX_NAME),
+    )
+
+
+def cached_export(embedder: ExportableEmbedder, cache_root: Path) -> Path:
+    """The folder holding the exported model, made now when the cache lacks it."""
+    folder = cache_root / cache_key(embedder.name, embedder.location)
+    if all((folder / n).is_file() for n in (ONNX_NAME, TOKENIZER_NAME, INFO_NAME)):
+        return folder
+    cache_root.mkdir(parents=True, exist_ok=True)
+    work = cache_root / f".export-{secrets.token_hex(4)}"
+    work.mkdir()
+    try:
+        _export(embedder, work)
+        shutil.rmtree(folder, ignore_errors=True)
+        work.rename(folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for stale in cache_root.iterdir():
+        if stale != folder and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    return folder
+
+
+def _export(embedder: ExportableEmbedder, work: Path) -> None:
+    model = embedder.sentence_transformer
+    modules = [type(m).__name__ for m in model]
+    if modules[:2] != ["Transformer", "Pooling"] or set(modules[2:]) - {"Normalize"}:
+        raise QueryExportError(f"model {embedder.name!r} has modules {modules}, not supported")
+    pooling = model[1].get_config_dict().get("pooling_mode")
+    if pooling != "mean":
+        raise QueryExportError(f"model {embedder.name!r} pools by {pooling!r}, not mean")
+    tokenizer = model.tokenizer
+    if not getattr(tokenizer, "is_fast", False):
+        raise QueryExportError(f"model {embedder.name!r} has no fast (tokenizer.json) tokenizer")
+    sample = tokenizer(list(_PROBES[:2]), padding=True, return_tensors="pt")
+    transformer = model[0].auto_model
+    parameters = inspect.signature(transformer.forward).parameters
+    inputs = tuple(
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in sample and n in parameters
+    )
+    if not {"input_ids", "attention_mask"} <= set(inputs):
+        raise QueryExportError(f"model {embedder.name!r} takes inputs this export does not know")
+
+    full = work / "model.fp32.onnx"
+    try:
+        _torch_export(transformer, inputs, tuple(sample[n] for n in inputs), full)
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with _quiet_root_logger():
+            quantize_dynamic(
+                full,
+                work / ONNX_NAME,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_exclude=_feed_forward_outputs(full),
+                extra_options={"MatMulConstBOnly": True},
+            )
+    except Exception as exc:  # noqa: BLE001 - the exporters raise many unrelated types
+        raise QueryExportError(f"the ONNX export of {embedder.name!r} failed: {exc}") from None
+    finally:
+        full.unlink(missing_ok=True)
+    tokenizer.backend_tokenizer.save(str(work / TOKENIZER_NAME))
+    info = EncoderInfo(
+        model=embedder.name,
+        dimension=int(model.get_embedding_dimension()),
+        max_tokens=int(model.max_seq_length or 512),
+        inputs=inputs,
+    )
+    (work / INFO_NAME).write_text(json.dumps(info.to_json(), indent=2), encoding="utf-8")
+
+    # One at a time, as questions come: int8 activation ranges are taken over the whole batch.
+    encoder = OnnxQueryEncoder(work)
+    onnx_vectors = np.vstack([encoder.encode([p]) for p in _PROBES])
+    torch_vectors = model.encode(list(_PROBES), normalize_embeddings=True, convert_to_numpy=True)
+    worst = float(np.min(np.sum(onnx_vectors * torch_vectors, axis=1)))
+    if worst < MIN_COSINE:
+        raise QueryExportError(
+            f"the ONNX copy of {embedder.name!r} drifts from it (cosine {worst:.3f})"
+        )
+
+
+def _feed_forward_outputs(path: Path) -> list[str]:
+    """The matrix multiplications that end each feed-forward block, kept in float: quantising
+    them costs the most agreement (question cosine to torch 0.990 at worst instead of 0.992 on
+    dev questions), for a sixth of the weights."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
+    ]
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime's quantiser logs one INFO line per tensor on the root logger."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _torch_export(
+    transformer: Any, names: tuple[str, ...], sample: tuple[Any, ...], path: Path
+) -> None:
+    import torch
+
+    class Pooled(torch.nn.Module):
+        """The transformer followed by mean pooling over real tokens and L2 normalisation,
+        as sentence-transformers computes them."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            given = dict(zip(names, tensors, strict=True))
+            tokens = self.transformer(**given).last_hidden_state
+            weights = given["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes["embedding"] = {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter: the dynamo one would add onnxscript to the dependencies.
+        # Its tracer warnings are about shape-dependent branches that the dynamic axes cover.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled().eval(),
+            sample,
+            str(path),
+            input_names=list(names),
+            output_names=["embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
