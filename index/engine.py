@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import Settings
 from index.build import QueryModelMaker, build_index
@@ -42,9 +43,6 @@ from index.evaluate import (
     subset,
 )
 from index.ingest.canonical import canonical_url
-from index.ingest.feeds import FetchLimits, fetch_feed
-from index.ingest.isolation import ReadBounds, ReaderProcess
-from index.ingest.readers import iter_bytes, read_sources, read_url, split_items
 from index.models import (
     SHARED_COLLECTION,
     AnswerPage,
@@ -69,7 +67,6 @@ from index.models import (
     VoteOutcome,
     passage_id,
 )
-from index.poll import FeedPoller, PollPolicy
 from index.query.context import quote_context
 from index.query.followup import expand, needs_context
 from index.query.hints import RankingHints
@@ -105,6 +102,12 @@ __all__ = [
     "subset",
 ]
 
+# The readers and feed parsing (trafilatura, feedparser) are imported inside the methods that
+# read: a process that only answers questions never loads them.
+if TYPE_CHECKING:
+    from index.ingest.feeds import FetchLimits
+    from index.ingest.isolation import ReadBounds
+
 log = logging.getLogger(__name__)
 
 # "More" shows at most this many pages of an answer, the first included.
@@ -131,6 +134,8 @@ def plan_from(settings: Settings) -> PassagePlan:
 
 
 def read_bounds_from(settings: Settings) -> ReadBounds:
+    from index.ingest.isolation import ReadBounds
+
     return ReadBounds(seconds=settings.read_timeout, memory_bytes=settings.read_memory_mb * 2**20)
 
 
@@ -433,6 +438,9 @@ class Engine:
         """The operator's sources (settings, or those given), every admin-added article and
         every feed article. URL sources are fetched conditionally: an unchanged page comes
         from the cache."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import read_sources
+
         s = self.settings
         # One reading process for the whole build; each file is bounded in time and memory.
         with ReaderProcess(read_bounds_from(s)) as reader:
@@ -492,6 +500,9 @@ class Engine:
 
         The bytes are untrusted: they are parsed in a child process, bounded in time and
         memory, so a hostile file costs the caller an `InputError`, never the process."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import iter_bytes, split_items
+
         job = functools.partial(
             iter_bytes, data, name, name, name, collection, self.settings.max_article_bytes
         )
@@ -503,6 +514,9 @@ class Engine:
     ) -> ParsedArticle:
         """The article at `url`, fetched under the given guard and parsed in a bounded child
         process; nothing is stored."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import read_url
+
         with ReaderProcess(read_bounds_from(self.settings)) as reader:
             return read_url(
                 url,
@@ -527,6 +541,8 @@ class Engine:
     def fetch_limits(self, collection: str) -> FetchLimits:
         """The operator's own feeds may be on a private network; servers' feeds may not,
         unless the operator allowed private addresses."""
+        from index.ingest.feeds import FetchLimits
+
         s = self.settings
         return FetchLimits(
             max_bytes=s.max_article_bytes,
@@ -538,6 +554,8 @@ class Engine:
         """Follow the feed at `url` (or the one a site's page links to) in `collection`.
 
         It is fetched once to check it is a feed; its entries come in at the next poll."""
+        from index.ingest.feeds import fetch_feed
+
         url = url.strip()
         fetched = fetch_feed(url, self.fetch_limits(collection), discover=True)
         title = fetched.feed.title if fetched.feed is not None else None
@@ -560,6 +578,8 @@ class Engine:
     def poll_feeds(self, collection: str | None = None, force: bool = False) -> PollReport:
         """Poll every due feed (all with `force`), add their new articles, prune by retention,
         then rebuild once, embedding only new passages, and swap the index in."""
+        from index.poll import FeedPoller, PollPolicy
+
         with self._poll_lock():
             self._follow_settings_feeds()
             s = self.settings
