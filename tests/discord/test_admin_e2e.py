@@ -272,7 +272,9 @@ async def test_bad_attachment_is_refused_and_changes_nothing(
     ("page", "reason"),
     [
         ("big.txt", "too large"),
-        ("drip.txt", "no complete answer within 2 s"),
+        # The download's own deadline (1 s) or the command's (2 s, which also covers starting
+        # the reading process), whichever a loaded machine reaches first.
+        ("drip.txt", "no complete answer within"),
         ("missing.txt", "the server answered 404"),
     ],
 )

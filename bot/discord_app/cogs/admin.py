@@ -140,8 +140,8 @@ class Admin(commands.Cog):
             allow_private=s.allow_private_urls,
             collection=collection,
         )
-        # The fetch's own timeout bounds each network read, not the whole download: a server
-        # dripping a byte at a time would hold the build slot for as long as it liked.
+        # The fetch has a deadline for the whole download; this one also covers starting the
+        # reading process and parsing, so nothing holds the build slot past it.
         deadline = s.fetch_timeout + 1
         try:
             article = await asyncio.wait_for(fetch, deadline)
