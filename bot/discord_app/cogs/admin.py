@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.discord_app.builds import rebuild
 from bot.discord_app.choices import article_choices
+from bot.discord_app.guards import MANAGE_SERVER, require_manage_server
 from bot.discord_app.render import (
     added_summary,
     article_page,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MANAGE_SERVER = discord.Permissions(manage_guild=True)
 
 Parsed = tuple[list[ParsedArticle], list[SourceProblem]]
 
@@ -44,24 +44,20 @@ class Admin(commands.Cog):
         name="articles",
         description="This server's own articles",
         guild_only=True,
-        default_permissions=_MANAGE_SERVER,
+        default_permissions=MANAGE_SERVER,
     )
     index = app_commands.Group(
         name="index",
         description="The article index",
         guild_only=True,
-        default_permissions=_MANAGE_SERVER,
+        default_permissions=MANAGE_SERVER,
     )
 
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
+        return require_manage_server(interaction)
 
     async def _rebuild(self, interaction: discord.Interaction) -> BuildReport:
         return await rebuild(

@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.guards import require_manage_server
 from bot.discord_app.render_conversation import feedback_embed
 from bot.discord_app.safe_text import clip
 from bot.discord_app.scope import own_collection
@@ -26,11 +27,7 @@ class Feedback(commands.Cog):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
+        return require_manage_server(interaction)
 
     @app_commands.command(
         name="feedback", description="Down-voted passages and unanswered questions here"

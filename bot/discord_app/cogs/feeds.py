@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.builds import rebuild
+from bot.discord_app.guards import MANAGE_SERVER, require_manage_server
 from bot.discord_app.render import build_summary
 from bot.discord_app.render_feeds import feed_added_text, feed_name, feed_page, feed_removed_text
 from bot.discord_app.safe_text import one_line
@@ -32,18 +33,14 @@ class Feeds(commands.Cog):
         name="feeds",
         description="News feeds this server follows",
         guild_only=True,
-        default_permissions=discord.Permissions(manage_guild=True),
+        default_permissions=MANAGE_SERVER,
     )
 
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
+        return require_manage_server(interaction)
 
     @feeds.command(name="add", description="Follow a news feed (or a site that links to one)")
     @app_commands.describe(
