@@ -208,40 +208,23 @@ async def test_feeds_survive_a_restart_of_the_bot(
         url = site.put("/rss", "application/rss+xml", rss20("Gazette", "s", news, site.base))
 
         async def listed_after_start(add: bool) -> str:
-            log = tmp_path / "run.log"
-            with log.open("ab") as sink:
-                process = await asyncio.create_subprocess_exec(
-                    ARTICLEBOT,
-                    "run",
-                    "--data-dir",
-                    str(tmp_path / "data"),
-                    cwd=tmp_path,
-                    env=env,
-                    stdout=sink,
-                    stderr=asyncio.subprocess.STDOUT,
-                )
-                try:
-                    await fake.wait_until_identified(timeout=START)
-                    if add:
-                        ix = await fake.invoke_slash(
-                            "feeds add",
-                            {"url": url},
-                            channel_id=world.channel.id,
-                            user_id=world.admin.id,
-                        )
-                        await ix.wait_for_final(ANSWER)
-                    listing = await fake.invoke_slash(
-                        "feeds list", channel_id=world.channel.id, user_id=world.admin.id
+            process = await _start_bot(tmp_path, env, tmp_path / "run.log")
+            try:
+                await fake.wait_until_identified(timeout=START)
+                if add:
+                    ix = await fake.invoke_slash(
+                        "feeds add",
+                        {"url": url},
+                        channel_id=world.channel.id,
+                        user_id=world.admin.id,
                     )
-                    page = (await listing.wait_for_final(ANSWER)).embeds[0]
-                finally:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        assert await asyncio.wait_for(process.wait(), ANSWER) == 0
-                    finally:
-                        if process.returncode is None:
-                            process.kill()
-                            await process.wait()
+                    await ix.wait_for_final(ANSWER)
+                listing = await fake.invoke_slash(
+                    "feeds list", channel_id=world.channel.id, user_id=world.admin.id
+                )
+                page = (await listing.wait_for_final(ANSWER)).embeds[0]
+            finally:
+                assert await _stop_bot(process) == 0
             return str(page["fields"][0]["value"]) if page.get("fields") else ""
 
         before = await listed_after_start(add=True)
