@@ -73,34 +73,17 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     )
 
     log = tmp_path / "run.log"
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            ARTICLEBOT,
-            "run",
-            "--data-dir",
-            str(tmp_path / "data"),
-            cwd=tmp_path,
-            env=env,
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
+    process = await _start_bot(tmp_path, env, log)
+    try:
+        await fake.wait_until_identified(timeout=START)
+        ix = await fake.invoke_slash(
+            "ask", {"question": KIRBY}, channel_id=world.channel.id, user_id=world.member.id
         )
-        try:
-            await fake.wait_until_identified(timeout=START)
-            ix = await fake.invoke_slash(
-                "ask", {"question": KIRBY}, channel_id=world.channel.id, user_id=world.member.id
-            )
-            answer = await ix.wait_for_final(ANSWER)
-            await fake.post_user_message(world.channel.id, world.member.id, KIRBY, mention_bot=True)
-            reply = await fake.wait_for_bot_message(world.channel.id, timeout=ANSWER)
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                code = await asyncio.wait_for(process.wait(), ANSWER)
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+        answer = await ix.wait_for_final(ANSWER)
+        await fake.post_user_message(world.channel.id, world.member.id, KIRBY, mention_bot=True)
+        reply = await fake.wait_for_bot_message(world.channel.id, timeout=ANSWER)
+    finally:
+        code = await _stop_bot(process)
 
     output = log.read_text(encoding="utf-8")
     assert code == 0, output
