@@ -306,8 +306,8 @@ def main() -> None:
             fh.write(json.dumps(record | {"url": a.url, "text": a.text}) + "\n")
     with (args.out / "questions.jsonl").open("w", encoding="utf-8") as fh:
         for q in dataset.questions:
-            record = {"id": q.id, "question": q.question, "as_of": q.as_of, "gold": q.gold}
-            fh.write(json.dumps(record) + "\n")
+            line = {"id": q.id, "question": q.question, "as_of": q.as_of, "gold": q.gold}
+            fh.write(json.dumps(line) + "\n")
     print(f"{len(dataset.articles)} articles, {len(dataset.questions)} questions in {args.out}")
 
 

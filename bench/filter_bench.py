@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.build_bench import DEFAULT_DATASET, _synthetic_generation
+from bench.build_bench import DEFAULT_DATASET, synthetic_generation
 from config import load_settings
 from index.build import document_text
 from index.encode.embedder import Embedder
@@ -99,7 +99,7 @@ def main() -> None:
         store.close()
         folder = Path(tmp) / "big"
         articles = [p.article for p in parsed]
-        _synthetic_generation(
+        synthetic_generation(
             folder, articles, vectors, docs, spans, sentences, TARGET, embedder.name, dress
         )
         big = Searcher.open(folder, embedder, tuning_from(settings))

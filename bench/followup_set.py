@@ -122,7 +122,7 @@ def main() -> None:
     with args.out.open("w", encoding="utf-8") as fh:
         for pair in pairs:
             fh.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
-    kinds = defaultdict(int)
+    kinds: defaultdict[str, int] = defaultdict(int)
     for pair in pairs:
         kinds[pair.kind] += 1
     print(f"{len(pairs)} pairs ({dict(kinds)}) written to {args.out}")

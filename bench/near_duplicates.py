@@ -90,11 +90,12 @@ def main(argv: list[str]) -> int:
             f"  copy, {name:24s} min {min(scores):.3f}  p1 {np.quantile(scores, 0.01):.3f}  "
             f"median {np.median(scores):.3f}"
         )
-    same_topic, other_topic = [], []
+    same_topic: list[float] = []
+    other_topic: list[float] = []
     for i, (topic, _) in enumerate(items):
-        scores = similarity(signatures[i], signatures)
+        row = similarity(signatures[i], signatures)
         for j in range(i + 1, len(items)):
-            (same_topic if items[j][0] == topic else other_topic).append(float(scores[j]))
+            (same_topic if items[j][0] == topic else other_topic).append(float(row[j]))
     for name, values in (("same topic", same_topic), ("other topic", other_topic)):
         print(
             f"  distinct, {name:20s} max {max(values):.3f}  "

@@ -124,7 +124,15 @@ class Bench:
         cache = self.data_dir / CACHE_DIR
         maker = (lambda b: query_model_for_build(self.embedder, cache, b)) if with_onnx else None
         synthetic_generation(
-            folder, articles, vectors, docs, spans, sentences, target, self.embedder.name, maker
+            folder,
+            articles,
+            vectors,
+            docs,
+            spans,
+            sentences,
+            target,
+            self.embedder.name,
+            query_model=maker,
         )
         return folder
 

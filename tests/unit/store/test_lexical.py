@@ -88,3 +88,42 @@ def test_an_empty_corpus_can_be_built() -> None:
     index = LexicalIndex.build([])
     assert index.size == 0
     assert index.scores("harbour").shape == (0,)
+
+
+def test_the_stop_words_are_the_ones_bm25s_applies() -> None:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    assert set(tokenize(" ".join(STOPWORDS_EN))) == set()
+    assert tokenize("army navy") == ["armi", "navi"]
+
+
+def test_loaded_scores_equal_bm25s_own(tmp_path: Path) -> None:
+    import bm25s
+
+    index = LexicalIndex.build(DOCS)
+    index.save(tmp_path)
+    theirs = bm25s.BM25.load(str(tmp_path), show_progress=False)
+    loaded = LexicalIndex.load(tmp_path, len(DOCS))
+    for question in ("harbour harbour wall", "Kirby targets militias", "library nine"):
+        ids = theirs.get_tokens_ids(tokenize(question))
+        raw = np.asarray(theirs.get_scores_from_ids(ids), dtype=np.float32)
+        data, indptr = theirs.scores["data"], theirs.scores["indptr"]
+        ceiling = float(sum(data[indptr[i] : indptr[i + 1]].max() for i in ids))
+        np.testing.assert_array_equal(loaded.scores(question), (raw / ceiling).clip(0.0, 1.0))
+
+
+def test_an_index_saved_without_its_term_bests_still_loads(tmp_path: Path) -> None:
+    index = LexicalIndex.build(DOCS)
+    index.save(tmp_path)
+    (tmp_path / "term_best.npy").unlink()
+    loaded = LexicalIndex.load(tmp_path, len(DOCS))
+    assert loaded.term_weights("harbour wall") == index.term_weights("harbour wall")
+
+
+def test_an_unreadable_index_is_reported_as_corrupt(tmp_path: Path) -> None:
+    from index.errors import IndexCorruptError
+
+    LexicalIndex.build(DOCS).save(tmp_path)
+    (tmp_path / "vocab.index.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexCorruptError):
+        LexicalIndex.load(tmp_path, len(DOCS))
