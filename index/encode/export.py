@@ -2,8 +2,8 @@
 
 The transformer is exported with torch's TorchScript-based exporter, with mean pooling and
 normalisation inside the graph, then its weight matrix multiplications are quantised to int8
-per channel by onnxruntime (the embedding table stays float: it is a lookup, not where the
-time goes, and quantising it moves question vectors further from the torch ones).
+per channel by onnxruntime, and its word-embedding table to int8 per row (a lookup, not where
+the time goes, but most of the memory an answering process spends on the model).
 
 The export takes about half a minute, so it is cached in the data directory under a key of the
 model and its files, and each generation gets hard links to the cached files: rebuilding with
@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".query-models"
 # Part of the cache key: a change to how the export is made must not reuse older exports.
-RECIPE = "mean-pool-normalize/int8-matmul-per-channel/1"
+RECIPE = "mean-pool-normalize/int8-matmul-per-channel/int8-lookup-rows/2"
+# Lookup tables from this size are stored as int8 rows (`_compact_lookup_tables`); the
+# position and type tables below it are too small to matter.
+_MIN_TABLE_BYTES = 4 << 20
 # The export is refused when ONNX and torch disagree more than this on the probe sentences.
 MIN_COSINE = 0.99
 _PROBES = (
@@ -175,6 +178,7 @@ def _export(embedder: ExportableEmbedder, work: Path) -> None:
                 nodes_to_exclude=_feed_forward_outputs(full),
                 extra_options={"MatMulConstBOnly": True},
             )
+        _compact_lookup_tables(work / ONNX_NAME)
     except Exception as exc:  # noqa: BLE001 - the exporters raise many unrelated types
         raise QueryExportError(f"the ONNX export of {embedder.name!r} failed: {exc}") from None
     finally:
@@ -197,6 +201,54 @@ def _export(embedder: ExportableEmbedder, work: Path) -> None:
         raise QueryExportError(
             f"the ONNX copy of {embedder.name!r} drifts from it (cosine {worst:.3f})"
         )
+
+
+def _compact_lookup_tables(path: Path) -> None:
+    """Store each large float lookup table (the word embeddings: 47 MB of a 69 MB model) as
+    int8 rows, each with its own scale, dequantised after the lookup.
+
+    The table is two thirds of what an answering process loads for its model; a scale per row
+    keeps every word's vector to within half a step of its own largest value, where one scale
+    for the whole table (what onnxruntime's quantiser does) rounds small rows to nothing.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    tables = {t.name: t for t in graph.initializer}
+    nodes = list(graph.node)
+    rewritten = []
+    for node in nodes:
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        if table is None or table.data_type != TensorProto.FLOAT or axis != 0:
+            rewritten.append(node)
+            continue
+        weights = numpy_helper.to_array(table)
+        if weights.ndim != 2 or weights.nbytes < _MIN_TABLE_BYTES:
+            rewritten.append(node)
+            continue
+        scale = np.abs(weights).max(axis=1, keepdims=True) / 127.0
+        scale[scale == 0] = 1.0
+        rows = np.clip(np.rint(weights / scale), -127, 127).astype(np.int8)
+        graph.initializer.remove(table)
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(rows, f"{table.name}.int8"),
+                numpy_helper.from_array(scale.astype(np.float32), f"{table.name}.scale"),
+            ]
+        )
+        out, ids = node.output[0], node.input[1]
+        rewritten += [
+            helper.make_node("Gather", [f"{table.name}.int8", ids], [f"{out}.int8"]),
+            helper.make_node("Gather", [f"{table.name}.scale", ids], [f"{out}.scale"]),
+            helper.make_node("Cast", [f"{out}.int8"], [f"{out}.wide"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{out}.wide", f"{out}.scale"], [out]),
+        ]
+    del graph.node[:]
+    graph.node.extend(rewritten)
+    onnx.save(model, str(path))
 
 
 def _feed_forward_outputs(path: Path) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from config import Settings
 from index.encode.embedder import Embedder
 from index.encode.export import cached_export
-from index.encode.onnx import OnnxQueryEncoder
+from index.encode.onnx import ONNX_NAME, OnnxQueryEncoder
 from index.engine import Engine
 from index.evaluate import load_dataset
 from index.ingest.readers import read_sources
@@ -43,6 +43,23 @@ def test_onnx_and_torch_question_vectors_agree(embedder: Embedder, query_model_c
     cosines = np.sum(onnx * torch, axis=1)
     assert onnx.shape == torch.shape
     assert float(cosines.min()) >= 0.99, f"worst of {len(questions)}: {cosines.min():.4f}"
+
+
+def test_the_query_model_holds_its_word_table_as_int8_rows(
+    embedder: Embedder, query_model_cache: Path
+) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    folder = cached_export(embedder, query_model_cache)
+    graph = onnx.load(str(folder / ONNX_NAME)).graph
+    tables = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    words = tables["transformer.embeddings.word_embeddings.weight.int8"]
+    assert words.dtype == np.int8 and words.shape[1] == embedder.dimension
+    scales = tables["transformer.embeddings.word_embeddings.weight.scale"]
+    assert scales.shape == (words.shape[0], 1) and bool((scales > 0).all())
+    largest_float = max(a.nbytes for a in tables.values() if a.dtype == np.float32)
+    assert largest_float < words.nbytes
 
 
 def test_answering_imports_neither_torch_nor_sentence_transformers(
