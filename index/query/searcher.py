@@ -114,11 +114,11 @@ class Searcher:
         self.articles: list[ArticleRef] = self._store.article_refs()
         self._article_rows = {a.id: i for i, a in enumerate(self.articles)}
         self._alternates = self._store.alternates()
-        spans = self._store.passage_spans()
+        columns = self._store.passage_columns()
         self._text_keys = self._store.passage_text_keys()
-        self._passage_article = np.array([a for a, _, _ in spans], dtype=np.int64)
-        self._passage_start = np.array([s for _, s, _ in spans], dtype=np.int64)
-        self._passage_end = np.array([e for _, _, e in spans], dtype=np.int64)
+        self._passage_article = columns.article
+        self._passage_start = columns.start
+        self._passage_end = columns.end
         self._facts = ArticleFacts.of(self.articles)
         self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
+
 from index.errors import IndexCorruptError
 from index.models import Article, ArticleRef, Span
 
@@ -52,6 +54,15 @@ CREATE TABLE alternates (
     collection TEXT NOT NULL
 );
 """
+
+
+@dataclass(frozen=True, slots=True)
+class PassageColumns:
+    """Each passage's article row, first and end character, indexed by passage row."""
+
+    article: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +199,27 @@ class Store:
         """(article_row, char_start, char_end) of every passage, in row order."""
         rows = self._query("SELECT article_row, char_start, char_end FROM passages ORDER BY row")
         return [(int(a), int(s), int(e)) for a, s, e in rows]  # type: ignore[call-overload]
+
+    def passage_columns(self) -> PassageColumns:
+        """Every passage's article row and span as arrays, read without a Python object per
+        value: at 100k passages the list of tuples alone took 20 MB of a searcher's peak."""
+        try:
+            with self._lock:
+                (count,) = self._conn.execute("SELECT count(*) FROM passages").fetchone()
+                cursor = self._conn.execute(
+                    "SELECT article_row, char_start, char_end FROM passages ORDER BY row"
+                )
+                flat = np.fromiter(
+                    (v for row in cursor for v in row), dtype=np.int64, count=3 * int(count)
+                )
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(self.path, f"SQLite cannot read it: {exc}") from None
+        table = flat.reshape(-1, 3)
+        return PassageColumns(
+            np.ascontiguousarray(table[:, 0]),
+            np.ascontiguousarray(table[:, 1]),
+            np.ascontiguousarray(table[:, 2]),
+        )
 
     def passage_sentences(self, row: int) -> tuple[Span, ...]:
         rows = self._query("SELECT sentences FROM passages WHERE row = ?", (row,))
