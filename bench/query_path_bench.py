@@ -89,13 +89,13 @@ class Bench:
         # Each side's question vectors are computed up front by its own model (torch in
         # batches, ONNX one by one as questions come), so the run does not take hours on a
         # busy machine; the searches then differ only in the vectors.
+        torch_vectors = self.embedder.encode(texts)
+        onnx_vectors = np.vstack([self.onnx.encode([t]) for t in texts])
         encoders = {
-            "torch": _Precomputed(self.embedder, texts, self.embedder.encode(texts)),
-            "onnx": _Precomputed(
-                self.onnx, texts, np.vstack([self.onnx.encode([t]) for t in texts])
-            ),
+            "torch": _Precomputed(self.embedder, texts, torch_vectors),
+            "onnx": _Precomputed(self.onnx, texts, onnx_vectors),
         }
-        cosines = np.sum(encoders["torch"].vectors * encoders["onnx"].vectors, axis=1)
+        cosines = np.sum(torch_vectors * onnx_vectors, axis=1)
         print(f"  question cosine onnx/torch: min {cosines.min():.4f}, mean {cosines.mean():.4f}")
         rows = []
         for label, encoder in encoders.items():
@@ -363,16 +363,20 @@ async def _lag_during(engine: Engine, articles: list[ParsedArticle]) -> list[flo
 
 
 class _Precomputed:
-    """Question vectors made beforehand by a real encoder, served by question text."""
+    """Question vectors made beforehand by a real encoder, served by question text; a text
+    the searcher changed (time words taken out) is encoded when asked."""
 
     def __init__(self, encoder: EncodesQueries, texts: list[str], vectors: np.ndarray) -> None:
         self.name = encoder.name
         self.dimension = encoder.dimension
-        self.vectors = vectors
-        self._rows = {t.strip(): i for i, t in enumerate(texts)}
+        self._encoder = encoder
+        self._vectors = {t.strip(): v for t, v in zip(texts, vectors, strict=True)}
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        return self.vectors[[self._rows[t] for t in texts]]
+        for t in texts:
+            if t not in self._vectors:
+                self._vectors[t] = self._encoder.encode([t])[0]
+        return np.vstack([self._vectors[t] for t in texts])
 
 
 def _spin() -> None:
