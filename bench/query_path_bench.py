@@ -210,8 +210,9 @@ class Bench:
         del noisy
         print(f"  {len(vectors):,} vectors ({len(real):,} real), {vectors.nbytes / 2**20:.0f} MB")
         queries = np.vstack([self.onnx.encode([q]) for q in self.questions(self.args.queries)])
-        # Every search here is one question, as the engine asks them: FAISS runs those on
-        # one thread whatever its pool size. Builds use both cores, as a reindex does.
+        # Every search here is one question, as the engine asks them, with FAISS's default
+        # thread pool as the engine leaves it: an IVF search runs on the calling thread, the
+        # flat scan on the pool. Builds use both cores, as a reindex does.
         exact = self._report(
             "exact (flat)", partial(_top10, VectorIndex.build(vectors, vectors.shape[1])), queries
         )

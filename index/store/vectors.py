@@ -30,7 +30,7 @@ from index.errors import IndexCorruptError
 # 299 s to build) and a denser graph costs many times that build. More lists scan less per
 # question but train quadratically longer (2,048: 95 s to build for 1-2 ms less per question).
 # The scanned share grows as n shrinks (32 of 447 lists at 200k), so recall only rises there.
-PROBES = 32
+PROBES = 48
 # k-means sees this many sampled vectors per list (FAISS asks for at least 39): enough for
 # stable centres, and training stays a small part of the build.
 TRAINING_PER_LIST = 64
@@ -56,16 +56,27 @@ class Neighbours:
 
 @dataclass(frozen=True, slots=True)
 class AllowedRows:
-    """The rows a filtered search may return, sorted, with FAISS's selector over them."""
+    """The rows a filtered search may return, sorted, with FAISS's selector over them.
+
+    The selector reads a bitmap of the rows (one bit a row: 125 kB at 1M passages), which
+    FAISS tests in constant time for each row it scans; its hash-set selector made a list
+    scan keeping half of 1M rows three times slower than the same scan unfiltered."""
 
     rows: np.ndarray
+    # The selector's memory: it must live as long as the selector, which does not own it.
+    bitmap: np.ndarray
     selector: faiss.IDSelector
 
     @classmethod
     def of(cls, rows: np.ndarray) -> AllowedRows:
         kept = np.ascontiguousarray(np.unique(rows), dtype=np.int64)
         kept.setflags(write=False)
-        return cls(kept, faiss.IDSelectorBatch(len(kept), faiss.swig_ptr(kept)))
+        present = np.zeros(int(kept[-1]) + 1 if len(kept) else 0, dtype=bool)
+        present[kept] = True
+        bitmap = np.packbits(present, bitorder="little")
+        bitmap.setflags(write=False)
+        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        return cls(kept, bitmap, selector)
 
 
 class VectorIndex:

@@ -99,6 +99,17 @@ def test_selector_with_fewer_rows_than_k(saved: tuple[Path, np.ndarray]) -> None
     assert sorted(found.rows.tolist()) == [4, 9]
 
 
+def test_selector_keeps_rows_at_byte_edges_and_nothing_else(
+    saved: tuple[Path, np.ndarray],
+) -> None:
+    index = VectorIndex.load(saved[0])
+    edges = [0, 7, 8, 15, 16, 199]
+    found = index.search(unit_vectors(1, seed=18)[0], 10, AllowedRows.of(np.array(edges)))
+    assert sorted(found.rows.tolist()) == edges
+    nothing = AllowedRows.of(np.array([], dtype=np.int64))
+    assert len(index.search(unit_vectors(1, seed=19)[0], 10, nothing).rows) == 0
+
+
 def _assert_readable_corruption(error: IndexCorruptError, path: Path) -> None:
     message = str(error)
     assert str(path) in message
