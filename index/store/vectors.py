@@ -37,8 +37,8 @@ TRAINING_PER_LIST = 64
 # A filter keeping at most this many rows is scored exactly over them, read from the lists;
 # larger ones scan more lists with FAISS's selector, in proportion to the rows they drop, and
 # all lists when that still finds fewer than k. At 1M passages (load average 9) reading
-# 2,000 / 10,000 / 20,000 / 50,000 rows took 1 / 13 / 26 / 48 ms a question, and scanning
-# every list with the selector 11 / 18 / 22 / 29 ms: the two cross between 10,000 and 20,000.
+# 2,000 / 10,000 / 20,000 / 50,000 rows took 1 / 12 / 26 / 54 ms a question, and scanning
+# the lists with the selector 9 / 14 / 23 / 37 ms: the two cross between 10,000 and 20,000.
 EXACT_ROWS = 15_000
 # Rows are read and scored this many at a time. FAISS reads more than 1,000 rows at once with
 # its thread pool, which spins against the other processes of a busy machine (1,001 rows:
