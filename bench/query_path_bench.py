@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -254,7 +255,9 @@ class Bench:
         longer training."""
         before = _rss_mb()
         started = time.perf_counter()
-        ivf = faiss.index_factory(vectors.shape[1], f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT)
+        ivf: Any = faiss.index_factory(
+            vectors.shape[1], f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT
+        )
         picks = np.random.default_rng(0).choice(len(vectors), 64 * lists, False)
         ivf.train(vectors[np.sort(picks)])
         ivf.add(vectors)
