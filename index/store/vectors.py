@@ -23,13 +23,15 @@ import numpy as np
 
 from index.errors import IndexCorruptError
 
-# IVF parameters, measured on 200 dev questions among 1M passages (bench/query_path_bench.py,
-# `--only million`, against HNSW M 32-48 and IVF with 1024-4096 lists). With about sqrt(n)
-# lists (1,000 at 1M) and 32 of them scanned, recall@10 against exact is 0.99 at p50 ~3 ms
-# and the build takes 40 s on two cores; HNSW topped out at 0.946 (M 32, efConstruction 64,
-# 299 s to build) and a denser graph costs many times that build. More lists scan less per
-# question but train quadratically longer (2,048: 95 s to build for 1-2 ms less per question).
-# The scanned share grows as n shrinks (32 of 447 lists at 200k), so recall only rises there.
+# IVF parameters, measured on 200 dev questions among 1M passages (bench/query_path_bench.py
+# `--only million --hnsw 48,128`, load average 9-10 on two shared cores). About sqrt(n) lists
+# (1,000 at 1M), 48 of them scanned: recall@10 against exact 0.9975 at p50 7.9 ms (4 ms at
+# load 6), built in 32 s. 24 lists gave 0.974, and 32 gave 0.986-0.993 depending on the
+# k-means sample, so 48 leaves a margin over the 0.98 aimed at. 2,000 lists scan half as much
+# a question (0.995 at 3.9 ms) but train three times longer (94 s; 4,096 lists: 371 s). HNSW
+# reached 0.99 only with a denser graph than its first try (M 48, efConstruction 128, efSearch
+# 512: 913 s to build, 1.85 GB against 1.48 GB). The scanned share grows as n shrinks
+# (48 of 447 lists at 200k), so recall only rises there.
 PROBES = 48
 # k-means sees this many sampled vectors per list (FAISS asks for at least 39): enough for
 # stable centres, and training stays a small part of the build.
