@@ -99,6 +99,17 @@ def test_selector_with_fewer_rows_than_k(saved: tuple[Path, np.ndarray]) -> None
     assert sorted(found.rows.tolist()) == [4, 9]
 
 
+def test_selector_keeps_rows_at_byte_edges_and_nothing_else(
+    saved: tuple[Path, np.ndarray],
+) -> None:
+    index = VectorIndex.load(saved[0])
+    edges = [0, 7, 8, 15, 16, 199]
+    found = index.search(unit_vectors(1, seed=18)[0], 10, AllowedRows.of(np.array(edges)))
+    assert sorted(found.rows.tolist()) == edges
+    nothing = AllowedRows.of(np.array([], dtype=np.int64))
+    assert len(index.search(unit_vectors(1, seed=19)[0], 10, nothing).rows) == 0
+
+
 def _assert_readable_corruption(error: IndexCorruptError, path: Path) -> None:
     message = str(error)
     assert str(path) in message
@@ -138,11 +149,29 @@ def test_other_index_type_is_refused(tmp_path: Path) -> None:
         VectorIndex.load(path)
 
 
+CENTRES = 40
+
+
+def clustered(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around a few dozen centres (as passages gather by topic), and each one's
+    centre."""
+    rng = np.random.default_rng(seed)
+    centres = unit_vectors(CENTRES, seed=100)
+    which = rng.integers(0, CENTRES, n)
+    vectors = centres[which] + rng.normal(0, 0.15, (n, DIM)).astype(np.float32)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), which
+
+
+def questions(n: int, seed: int) -> np.ndarray:
+    """Points near the clusters, as questions about the passages' topics are."""
+    return clustered(n, seed)[0]
+
+
 @pytest.fixture
 def approximate(tmp_path: Path) -> tuple[VectorIndex, np.ndarray]:
-    """An HNSW index of 2,000 random vectors, through a save and a load."""
-    vectors = unit_vectors(2000, seed=7)
-    path = tmp_path / "hnsw.faiss"
+    """An IVF index of 5,000 clustered vectors, through a save and a load."""
+    vectors, _ = clustered(5000, seed=7)
+    path = tmp_path / "ivf.faiss"
     VectorIndex.build(vectors, DIM, approximate=True).save(path)
     return VectorIndex.load(path), vectors
 
@@ -152,19 +181,46 @@ def _exact_top(vectors: np.ndarray, query: np.ndarray, k: int, rows: np.ndarray)
     return rows[np.argsort(-scores, kind="stable")[:k]]
 
 
+def _recall(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray) -> float:
+    everything = np.arange(len(vectors))
+    found = [set(index.search(q, 10).rows.tolist()) for q in queries]
+    exact = [set(_exact_top(vectors, q, 10, everything).tolist()) for q in queries]
+    return float(np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=True)]))
+
+
 def test_approximate_index_finds_nearly_all_exact_neighbours(
     approximate: tuple[VectorIndex, np.ndarray],
 ) -> None:
     index, vectors = approximate
-    assert index.approximate and len(index) == 2000
-    everything = np.arange(len(vectors))
-    recalls = []
-    for query in unit_vectors(50, seed=8):
+    assert index.approximate and len(index) == 5000
+    queries = questions(50, seed=8)
+    for query in queries:
         found = index.search(query, 10)
         assert len(found.rows) == 10
         np.testing.assert_allclose(found.scores, vectors[found.rows] @ query, rtol=1e-5)
-        recalls.append(len(set(found.rows) & set(_exact_top(vectors, query, 10, everything))))
-    assert np.mean(recalls) / 10 >= 0.95
+        assert list(found.scores) == sorted(found.scores, reverse=True)
+    assert _recall(index, vectors, queries) >= 0.98
+
+
+def test_scanning_fewer_lists_is_approximate_and_more_lists_recovers_it(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    index, vectors = approximate
+    queries = questions(50, seed=13)
+    index.probes = 1
+    narrow = _recall(index, vectors, queries)
+    index.probes = 10_000  # more than there are lists: every list, an exact scan
+    assert narrow < 1.0
+    assert _recall(index, vectors, queries) == 1.0
+
+
+def test_the_same_vectors_build_the_same_index() -> None:
+    vectors, _ = clustered(3000, seed=14)
+    one = VectorIndex.build(vectors, DIM, approximate=True)
+    two = VectorIndex.build(vectors, DIM, approximate=True)
+    one.probes = two.probes = 2
+    for query in questions(10, seed=15):
+        np.testing.assert_array_equal(one.search(query, 10).rows, two.search(query, 10).rows)
 
 
 @pytest.mark.parametrize("share", [0.01, 0.05, 0.3, 0.9])
@@ -172,23 +228,40 @@ def test_filtered_approximate_search_returns_k_allowed_hits(
     approximate: tuple[VectorIndex, np.ndarray], share: float
 ) -> None:
     index, vectors = approximate
-    index.exact_rows = 50  # so that larger filters take the graph walk, as at 1M passages
+    index.exact_rows = 20  # so that the filters take the list scan, as at 1M passages
     rng = np.random.default_rng(int(share * 100))
     rows = np.flatnonzero(rng.random(len(vectors)) < share)
     allowed = AllowedRows.of(rows)
-    for query in unit_vectors(20, seed=9):
+    for query in questions(20, seed=9):
         found = index.search(query, 10, allowed)
-        assert len(found.rows) == min(10, len(rows))
+        assert len(found.rows) == 10
         assert set(found.rows.tolist()) <= set(rows.tolist())
         assert list(found.scores) == sorted(found.scores, reverse=True)
+
+
+def test_filter_far_from_the_question_still_returns_k_hits(
+    approximate: tuple[VectorIndex, np.ndarray],
+) -> None:
+    """The allowed rows all sit in clusters the question's nearest lists do not hold (one
+    collection about other topics): the scan widens to every list rather than coming back
+    short."""
+    index, vectors = approximate
+    index.exact_rows = 20
+    index.probes = 1
+    query = unit_vectors(CENTRES, seed=100)[0]
+    nearest = np.argsort(-(unit_vectors(CENTRES, seed=100) @ query))
+    _, which = clustered(5000, seed=7)
+    rows = np.flatnonzero(np.isin(which, nearest[-12:]))  # the 12 farthest topics, ~30%
+    found = index.search(query, 10, AllowedRows.of(rows))
+    np.testing.assert_array_equal(found.rows, _exact_top(vectors, query, 10, rows))
 
 
 def test_small_filter_on_approximate_index_is_exact(
     approximate: tuple[VectorIndex, np.ndarray],
 ) -> None:
     index, vectors = approximate
-    rows = np.arange(3, 2000, 41)
-    query = unit_vectors(1, seed=10)[0]
+    rows = np.arange(3, 5000, 41)
+    query = questions(1, seed=10)[0]
     found = index.search(query, 5, AllowedRows.of(rows))
     np.testing.assert_array_equal(found.rows, _exact_top(vectors, query, 5, rows))
 
@@ -197,7 +270,8 @@ def test_filter_allowing_fewer_rows_than_k_on_approximate_index(
     approximate: tuple[VectorIndex, np.ndarray],
 ) -> None:
     index, _ = approximate
-    found = index.search(unit_vectors(1, seed=11)[0], 10, AllowedRows.of(np.array([17, 3, 17])))
+    index.exact_rows = 0
+    found = index.search(questions(1, seed=11)[0], 10, AllowedRows.of(np.array([17, 3, 17])))
     assert sorted(found.rows.tolist()) == [3, 17]
 
 
@@ -205,7 +279,21 @@ def test_approximate_vectors_are_held_once_and_copied_out(
     approximate: tuple[VectorIndex, np.ndarray],
 ) -> None:
     index, vectors = approximate
-    np.testing.assert_array_equal(index.vectors(), vectors)
-    rows = np.array([0, 1999])
-    query = unit_vectors(1, seed=12)[0]
-    np.testing.assert_allclose(index.similarities(rows, query), vectors[rows] @ query, rtol=1e-5)
+    copy = index.vectors()
+    np.testing.assert_array_equal(copy, vectors)
+    copy[:] = 0.0
+    query = questions(1, seed=12)[0]
+    for rows in (np.array([0, 4999, 17]), np.arange(4999, -1, -2)):  # one batch, several
+        scores = index.similarities(rows, query)
+        np.testing.assert_allclose(scores, vectors[rows] @ query, rtol=1e-5, atol=1e-6)
+
+
+def test_tiny_approximate_index_answers_k() -> None:
+    """Fewer vectors than a list needs for training: one list, searched whole."""
+    vectors = unit_vectors(30, seed=16)
+    index = VectorIndex.build(vectors, DIM, approximate=True)
+    assert index.approximate
+    query = unit_vectors(1, seed=17)[0]
+    np.testing.assert_array_equal(
+        index.search(query, 10).rows, _exact_top(vectors, query, 10, np.arange(30))
+    )
