@@ -79,6 +79,7 @@ from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest
 from index.store.url_cache import UrlCache
+from index.store.vectors import search_on_one_thread
 from index.text.passages import PassagePlan
 from index.text.sentences import split_sentences
 
@@ -218,6 +219,7 @@ class Engine:
 
     def _open_searcher(self) -> Searcher:
         folder = DataDir(self.data_dir).current()
+        search_on_one_thread()
         return Searcher(folder, self._query_encoder(folder), tuning_from(self.settings))
 
     def _query_encoder(self, folder: Path) -> EncodesQueries:
