@@ -372,16 +372,24 @@ class Bench:
                 times.append(time.perf_counter() - started)
             return statistics.median(times)
 
-        quiet = {label: p50(e) for label, e in engines.items()}
-        spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2)]
-        for p in spinners:
-            p.start()
-        try:
-            loaded = {label: p50(e) for label, e in engines.items()}
-        finally:
+        # Quiet and busy rounds alternate, so that load from elsewhere on a shared machine
+        # falls on both alike; each side's figure is the median of its rounds.
+        rounds: dict[str, dict[str, list[float]]] = {"quiet": {}, "busy": {}}
+        for _ in range(self.args.repeats):
+            for label, e in engines.items():
+                rounds["quiet"].setdefault(label, []).append(p50(e))
+            spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(2)]
             for p in spinners:
-                p.terminate()
-                p.join()
+                p.start()
+            try:
+                for label, e in engines.items():
+                    rounds["busy"].setdefault(label, []).append(p50(e))
+            finally:
+                for p in spinners:
+                    p.terminate()
+                    p.join()
+        quiet = {label: statistics.median(v) for label, v in rounds["quiet"].items()}
+        loaded = {label: statistics.median(v) for label, v in rounds["busy"].items()}
         for label in engines:
             print(
                 f"  Engine.ask p50, {label:5}: quiet {1000 * quiet[label]:.1f} ms, beside two busy "
