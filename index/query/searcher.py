@@ -182,7 +182,11 @@ class Searcher:
         fused = fuse(dense, lex, lexical_share(mode, self.tuning.lexical_weight))
         if hints:
             fused = hints.adjust(
-                fused, [self.passage_id(int(r)) for r in rows], [self._article_id(r) for r in rows]
+                fused,
+                [self.passage_id(int(r)) for r in rows],
+                [self._article_id(r) for r in rows],
+                self.tuning.demotion_penalty,
+                self.tuning.preference_bonus,
             )
         if preferred is not None:
             fused = boost(fused, preferred.mask[rows], self.tuning.time_boost)

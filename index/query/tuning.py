@@ -29,8 +29,8 @@ class ConfidenceWeights:
 
 @dataclass(frozen=True, slots=True)
 class SearchTuning:
-    # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only): equal
-    # shares of cosine similarity and normalised BM25, both in [0, 1].
+    # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only). Both sides
+    # are in [0, 1]; the even mix beats either side alone (`articlebot eval --compare`).
     lexical_weight: float = 0.5
     # Below this confidence a question is declined as "no match". 0.44 declines 90% of
     # questions about articles not in the index on the split-half check
@@ -46,6 +46,13 @@ class SearchTuning:
     # Added to the ranking score of a passage from the period a question's time words name
     # ("this week"): a preference, not a filter. Measured with bench/dated_bench.py.
     time_boost: float = 0.1
+    # Taken from the ranking score of a passage enough members of a server voted down (see
+    # `RankingHints`): a close alternative overtakes it, yet it is still found when nothing
+    # else matches.
+    demotion_penalty: float = 0.3
+    # Added to the ranking score of passages of the articles a conversation's earlier answer
+    # quoted: enough to win a near tie, not to beat a clearly better match elsewhere.
+    preference_bonus: float = 0.05
     confidence: ConfidenceWeights = field(default_factory=ConfidenceWeights)
     # A window sharing more than this share of the shorter one's characters with a better
     # ranked window of the same article is left out. Neighbouring windows share only their
