@@ -41,7 +41,7 @@ class QueryTerms:
 
 
 def query_terms(text: str) -> QueryTerms:
-    words = [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
+    words = _words(text)
     stems = _stemmer.stemWords(words)
     weights: dict[str, float] = {}
     for word, stem in zip(words, stems, strict=True):
@@ -60,8 +60,11 @@ def informativeness(text: str) -> Mapping[str, float]:
 
 
 def tokenize(text: str) -> list[str]:
-    words = [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
-    return list(_stemmer.stemWords(words))
+    return list(_stemmer.stemWords(_words(text)))
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
 
 
 class LexicalIndex:
