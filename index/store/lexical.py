@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import Stemmer
@@ -44,24 +46,42 @@ _VOCAB, _PARAMS, _TERM_BEST = "vocab.index.json", "params.index.json", "term_bes
 _METHOD = "lucene"
 
 
-def informativeness(text: str) -> dict[str, float]:
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """A question's words as the lexical measures read them, tokenised once per search."""
+
+    # Stemmed, stop words left out, in the question's order. Repeats are kept: BM25 counts a
+    # word the question repeats once per occurrence.
+    stems: tuple[str, ...]
+    # Each stem, weighted by how rare its word is in English at large (see `informativeness`).
+    informativeness: Mapping[str, float]
+
+
+def query_terms(text: str) -> QueryTerms:
+    words = _words(text)
+    stems = _stemmer.stemWords(words)
+    weights: dict[str, float] = {}
+    for word, stem in zip(words, stems, strict=True):
+        weights[stem] = max(weights.get(stem, 0.0), max(0.0, 7.0 - zipf_frequency(word, "en")))
+    return QueryTerms(tuple(stems), MappingProxyType(weights))
+
+
+def informativeness(text: str) -> Mapping[str, float]:
     """Each stemmed term of `text`, weighted by how rare its word is in English at large.
 
     The weight (7 minus the word's Zipf frequency, from wordfreq's bundled tables) does not
     depend on the collection, so a question's "say" counts for little and its "Kirby" for
     much even in a one-article collection, where collection statistics mean nothing.
     """
-    weights: dict[str, float] = {}
-    for word in _TOKEN_RE.findall(text.lower()):
-        if word not in _STOPWORDS:
-            stem = _stemmer.stemWord(word)
-            weights[stem] = max(weights.get(stem, 0.0), max(0.0, 7.0 - zipf_frequency(word, "en")))
-    return weights
+    return query_terms(text).informativeness
 
 
 def tokenize(text: str) -> list[str]:
-    words = [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
-    return list(_stemmer.stemWords(words))
+    return list(_stemmer.stemWords(_words(text)))
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _TOKEN_RE.findall(text.lower()) if w not in _STOPWORDS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +160,17 @@ class LexicalIndex:
     def _ids(self, terms: list[str]) -> list[int]:
         return [self._vocabulary[t] for t in terms if t in self._vocabulary]
 
-    def term_weights(self, question: str) -> dict[str, float]:
+    def term_weights(self, terms: QueryTerms) -> dict[str, float]:
         """The question's terms, weighted by how much each can add to a BM25 score."""
         weights: dict[str, float] = {}
-        for term in tokenize(question):
+        for term in terms.stems:
             ids = self._ids([term])
             weights[term] = float(self._term_best[ids[0]]) if ids else 0.0
         return weights
 
-    def scores(self, question: str) -> np.ndarray:
-        """Normalised BM25 score of every passage for `question`, shape (size,)."""
-        ids = self._ids(tokenize(question))
+    def scores(self, terms: QueryTerms) -> np.ndarray:
+        """Normalised BM25 score of every passage for the question's `terms`, shape (size,)."""
+        ids = self._ids(list(terms.stems))
         if not ids or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
         ceiling = float(self._term_best[ids].sum())
@@ -164,8 +184,9 @@ class LexicalIndex:
         return (raw / ceiling).clip(0.0, 1.0)
 
 
-def term_overlap(question_terms: dict[str, float], text: str) -> float:
-    """Share of the question's term weight that `text` contains, in [0, 1]."""
+def term_overlap(question_terms: Mapping[str, float], text: str) -> float:
+    """Share of the question's term weight that `text` contains, in [0, 1]. Only `text` is
+    tokenised here: the question's terms come analysed."""
     total = sum(question_terms.values())
     if total <= 0:
         return 0.0

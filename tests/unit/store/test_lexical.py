@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.store.lexical import LexicalIndex, term_overlap, tokenize
+from index.store.lexical import (
+    LexicalIndex,
+    informativeness,
+    query_terms,
+    term_overlap,
+    tokenize,
+)
 
 DOCS = [
     "The harbour reopened on Tuesday after a week of repairs.",
@@ -25,9 +31,18 @@ def test_tokenize_stems_and_drops_stop_and_question_words() -> None:
     assert tokenize("What is it, and why did they?") == []
 
 
+def test_query_terms_are_the_tokens_with_repeats_and_their_informativeness() -> None:
+    terms = query_terms("Who said the harbour, the Harbour wall, held?")
+    assert terms.stems == tuple(tokenize("Who said the harbour, the Harbour wall, held?"))
+    assert terms.stems.count("harbour") == 2
+    assert dict(terms.informativeness) == dict(informativeness("harbour wall said held"))
+    # A common word weighs less than a rare one.
+    assert terms.informativeness["said"] < terms.informativeness["harbour"]
+
+
 def test_best_passage_ranks_first_and_scores_are_normalised() -> None:
     index = LexicalIndex.build(DOCS)
-    scores = index.scores("Who selected the targets?")
+    scores = index.scores(query_terms("Who selected the targets?"))
     assert scores.shape == (len(DOCS),)
     assert int(np.argmax(scores)) == 4
     assert scores[4] == pytest.approx(1.0)
@@ -37,7 +52,7 @@ def test_best_passage_ranks_first_and_scores_are_normalised() -> None:
 def test_questions_without_known_terms_score_zero() -> None:
     index = LexicalIndex.build(DOCS)
     for question in ("What is it?", "zebra crossing", ""):
-        np.testing.assert_array_equal(index.scores(question), np.zeros(len(DOCS)))
+        np.testing.assert_array_equal(index.scores(query_terms(question)), np.zeros(len(DOCS)))
 
 
 def test_save_and_load_give_the_same_scores(tmp_path: Path) -> None:
@@ -48,20 +63,24 @@ def test_save_and_load_give_the_same_scores(tmp_path: Path) -> None:
     loaded = LexicalIndex.load(folder, len(DOCS))
     assert loaded.size == len(DOCS)
     for question in ("Who reopened the harbour?", "library weekdays", "militias facilities"):
-        np.testing.assert_array_equal(loaded.scores(question), index.scores(question))
-        assert loaded.term_weights(question) == index.term_weights(question)
+        np.testing.assert_array_equal(
+            loaded.scores(query_terms(question)), index.scores(query_terms(question))
+        )
+        assert loaded.term_weights(query_terms(question)) == index.term_weights(
+            query_terms(question)
+        )
 
 
 def test_a_document_without_terms_keeps_its_row() -> None:
     # Row i must stay passage i even when a passage has no indexable word.
     index = LexicalIndex.build(["", "harbour harbour", "..."])
-    scores = index.scores("harbour")
+    scores = index.scores(query_terms("harbour"))
     assert scores.tolist() == [0.0, 1.0, 0.0]
 
 
 def test_term_overlap() -> None:
     index = LexicalIndex.build(DOCS)
-    terms = index.term_weights("Who reopened the harbour?")
+    terms = index.term_weights(query_terms("Who reopened the harbour?"))
     assert set(terms) == {"reopen", "harbour"}
     assert term_overlap(terms, "The harbour reopened.") == pytest.approx(1.0)
     assert term_overlap(terms, "Nothing relevant.") == 0.0
@@ -78,7 +97,7 @@ _documents = st.lists(st.lists(_vocabulary, max_size=12).map(" ".join), min_size
 @settings(max_examples=60, deadline=None)
 @given(_documents, st.lists(_vocabulary, max_size=6).map(" ".join))
 def test_scores_are_always_within_zero_and_one(documents: list[str], question: str) -> None:
-    scores = LexicalIndex.build(documents).scores(question)
+    scores = LexicalIndex.build(documents).scores(query_terms(question))
     assert scores.shape == (len(documents),)
     assert np.all(scores >= 0.0)
     assert np.all(scores <= 1.0)
@@ -87,7 +106,7 @@ def test_scores_are_always_within_zero_and_one(documents: list[str], question: s
 def test_an_empty_corpus_can_be_built() -> None:
     index = LexicalIndex.build([])
     assert index.size == 0
-    assert index.scores("harbour").shape == (0,)
+    assert index.scores(query_terms("harbour")).shape == (0,)
 
 
 def test_the_stop_words_are_the_ones_bm25s_applies() -> None:
@@ -109,7 +128,9 @@ def test_loaded_scores_equal_bm25s_own(tmp_path: Path) -> None:
         raw = np.asarray(theirs.get_scores_from_ids(ids), dtype=np.float32)
         data, indptr = theirs.scores["data"], theirs.scores["indptr"]
         ceiling = float(sum(data[indptr[i] : indptr[i + 1]].max() for i in ids))
-        np.testing.assert_array_equal(loaded.scores(question), (raw / ceiling).clip(0.0, 1.0))
+        np.testing.assert_array_equal(
+            loaded.scores(query_terms(question)), (raw / ceiling).clip(0.0, 1.0)
+        )
 
 
 def test_an_index_saved_without_its_term_bests_still_loads(tmp_path: Path) -> None:
@@ -117,7 +138,8 @@ def test_an_index_saved_without_its_term_bests_still_loads(tmp_path: Path) -> No
     index.save(tmp_path)
     (tmp_path / "term_best.npy").unlink()
     loaded = LexicalIndex.load(tmp_path, len(DOCS))
-    assert loaded.term_weights("harbour wall") == index.term_weights("harbour wall")
+    terms = query_terms("harbour wall")
+    assert loaded.term_weights(terms) == index.term_weights(terms)
 
 
 def test_an_unreadable_index_is_reported_as_corrupt(tmp_path: Path) -> None:
