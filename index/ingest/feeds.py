@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
+from xml.sax import SAXException
 
 import feedparser
 
@@ -54,6 +56,8 @@ class FeedEntry:
     title: str | None
     date: str | None
     content: str
+    source: str | None = None
+    """The outlet the entry names (RSS `<source>`, Atom `<source><title>`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,7 @@ def fetch_feed(
                 '(no <link rel="alternate"> of an RSS, Atom or JSON feed type)'
             )
         return fetch_feed(found, limits)
-    feed = parse_feed(fetched.body, url, fetched.content_type)
+    feed = parse_feed(fetched.body, fetched.url, fetched.content_type, fetched.charset)
     return FeedFetch(fetched.url, feed, fetched.etag, fetched.last_modified)
 
 
@@ -136,22 +140,29 @@ def discover_feed(html: str, page_url: str) -> str | None:
     return None
 
 
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Entries of an RSS, RDF, Atom or JSON feed, newest first as the feed lists them."""
+def parse_feed(
+    body: bytes, url: str, content_type: str = "", charset: str | None = None
+) -> ParsedFeed:
+    """Entries of an RSS, RDF, Atom or JSON feed, newest first as the feed lists them.
+
+    `content_type` and `charset` are the response's: without them feedparser flags every
+    document as suspect ("no Content-type specified")."""
     if content_type in ("application/feed+json", "application/json") or body.lstrip()[:1] == b"{":
         return _parse_json_feed(body, url)
-    parsed = feedparser.parse(body, response_headers={"content-location": url})
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
+    parsed = feedparser.parse(body, response_headers=headers)
     if not parsed.version:
         reason = parsed.get("bozo_exception") or "no RSS, Atom or RDF root element"
         raise InputError(f"{url}: not a valid feed ({reason})")
     entries = tuple(
         entry for e in parsed.entries if (entry := _feedparser_entry(e, url)) is not None
     )
-    # feedparser salvages what it can from broken XML; a salvage without one linked entry is
-    # a broken feed, not an empty one.
-    broken = parsed.bozo and not isinstance(
-        parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride
-    )
+    # A mislabelled media type or charset is not damage; broken XML is. feedparser salvages
+    # what it can from it: a salvage without one linked entry is a broken feed, not an
+    # empty one.
+    broken = isinstance(parsed.get("bozo_exception"), SAXException)
     if broken and not any(e.link for e in entries):
         raise InputError(f"{url}: not a valid feed ({parsed.get('bozo_exception')})")
     title = _clean(parsed.feed.get("title"))
@@ -171,12 +182,14 @@ def _feedparser_entry(entry: Any, feed_url: str) -> FeedEntry | None:
     if key is None:
         return None
     when = entry.get("published_parsed") or entry.get("updated_parsed")
+    source = entry.get("source")
     return FeedEntry(
         key=key,
         link=link,
         title=_clean(entry.get("title")),
         date=normalise_date(when),
         content=content,
+        source=_clean(source.get("title")) if isinstance(source, dict) else None,
     )
 
 
@@ -225,8 +238,9 @@ def entry_article(
 ) -> EntryArticle:
     """The entry's page as an article; the entry's own content when the page fails.
 
-    Title, date and outlet come from the page, else from the entry and the feed. The article's
-    id is its canonical URL (the page's `rel=canonical` when it has one).
+    Title, date and outlet come from the page, else from the entry; the outlet last from the
+    feed's title. The article's id is its canonical URL (the page's `rel=canonical` when it
+    has one).
     """
     links = {canonical_url(entry.link)} if entry.link else set()
     page_error: str | None = None
@@ -248,7 +262,9 @@ def entry_article(
                 if entry.title and page.title == fallback_title(canonical)
                 else page.title,
                 date=_merge_dates(page.date, entry.date),
-                source=page.source or feed_title,
+                source=_page_outlet(page.source, (entry.link, fetched.url, canonical))
+                or entry.source
+                or feed_title,
             )
             return EntryArticle(
                 ParsedArticle(article, parsed.excluded, feed_url),
@@ -268,7 +284,7 @@ def entry_article(
         title=entry.title or fallback_title(entry.link or entry.key),
         text=entry.content,
         date=entry.date,
-        source=feed_title,
+        source=entry.source or feed_title,
         url=link,
         collection=collection,
     )
@@ -279,6 +295,20 @@ def entry_article(
         from_summary=True,
         page_error=page_error,
     )
+
+
+def _page_outlet(sitename: str | None, urls: tuple[str, ...]) -> str | None:
+    """The outlet the page names; None when the extractor only fell back to the host name of
+    the URL (the page names no site), which must not beat the entry's or the feed's."""
+    if sitename is None:
+        return None
+    name = sitename.strip().lower()
+    for url in urls:
+        parts = urlsplit(url)
+        hosts = {parts.netloc.lower(), (parts.hostname or "").lower()}
+        if name in hosts | {h.removeprefix("www.") for h in hosts}:
+            return None
+    return sitename
 
 
 def _merge_dates(page: str | None, entry: str | None) -> str | None:

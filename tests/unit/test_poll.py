@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from config import load_settings
-from index.engine import Engine
+from index.engine import Engine, search_filters
 from index.errors import InputError
 from index.models import Article, ParsedArticle
 from tests.feed_site import FeedSite, Story, atom, json_feed, rdf, rss20, stories
@@ -256,3 +256,35 @@ def test_a_no_change_rebuild_asks_url_sources_if_they_changed(
     first, second = feed_site.requests(story.path)
     assert (first.status, second.status) == (200, 304)
     assert second.if_none_match is not None
+
+
+def test_a_page_that_names_no_site_is_filed_under_the_feeds_title(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    engine, _ = make_engine(tmp_path)
+    (story,) = stories("valley", 1)
+    # The page names no site: no og:site_name, nothing but a title and the text.
+    feed_site.put(
+        story.path,
+        "text/html; charset=utf-8",
+        f"<!doctype html><html><head><title>{story.title}</title></head><body><article>"
+        + "".join(f"<p>{p}</p>" for p in story.body.split("\n\n"))
+        + "</article></body></html>",
+    )
+    url = feed_site.put(
+        "/valley.xml", "application/rss+xml", rss20("Valley Courier", "s", [story], feed_site.base)
+    )
+    engine.add_feed(GUILD, url)
+
+    engine.poll_feeds()
+
+    (stored,) = engine.feeds.articles(GUILD)
+    assert not stored.origin.endswith("(feed summary)")
+    assert stored.article.source == "Valley Courier"
+    found = engine.ask(
+        "lighthouse number 0-5",
+        k=1,
+        collections={GUILD},
+        filters=search_filters(outlets=["Valley Courier"]),
+    )
+    assert [h.article.title for h in found.hits] == [story.title]

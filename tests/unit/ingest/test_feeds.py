@@ -169,3 +169,103 @@ def test_a_feed_that_redirects_to_a_private_address_is_refused(
     with pytest.raises(InputError, match=r"refused, 127\.0\.0\.2 is a private or local address"):
         fetch_feed(url, guarded)
     assert [r.status for r in feed_site.requests()] == [302]
+
+
+EMPTY_RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet Weekly</title>'
+    "<link>https://quiet.example/</link><description>Nothing yet</description></channel></rss>"
+)
+LINKLESS_RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>Notice Board</title>'
+    "<link>https://board.example/</link>"
+    "<item><guid isPermaLink='false'>notice-1</guid><title>Ferry timetable changes</title>"
+    "<description>&lt;p&gt;The winter ferry leaves at seven from the north pier.&lt;/p&gt;"
+    "</description></item></channel></rss>"
+)
+
+
+def test_an_rss_feed_with_no_items_is_a_valid_empty_feed(feed_site: FeedSite) -> None:
+    url = feed_site.put("/empty.xml", "application/rss+xml", EMPTY_RSS)
+
+    fetched = fetch_feed(url, LIMITS)
+
+    assert fetched.feed is not None
+    assert (fetched.feed.title, fetched.feed.format, fetched.feed.entries) == (
+        "Quiet Weekly",
+        "rss20",
+        (),
+    )
+
+
+def test_an_rss_feed_whose_items_have_no_links_gives_their_content(feed_site: FeedSite) -> None:
+    url = feed_site.put("/board.xml", "application/rss+xml", LINKLESS_RSS)
+    fetched = fetch_feed(url, LIMITS)
+    assert fetched.feed is not None
+    (entry,) = fetched.feed.entries
+
+    made = entry_article(entry, url, fetched.feed.title, "guild:1", LIMITS)
+
+    assert (entry.key, entry.link) == ("notice-1", None)
+    article = made.parsed.article
+    assert article.text == "The winter ferry leaves at seven from the north pier."
+    assert (article.title, article.source) == ("Ferry timetable changes", "Notice Board")
+    assert made.from_summary
+
+
+def test_a_feed_served_as_text_xml_or_mislabelled_is_still_read(feed_site: FeedSite) -> None:
+    # Servers label feeds text/xml, or text/plain: a wrong label is not damage.
+    for path, content_type in (("/a.xml", "text/xml"), ("/b.xml", "text/plain")):
+        url = feed_site.put(path, content_type, EMPTY_RSS)
+        fetched = fetch_feed(url, LIMITS)
+        assert fetched.feed is not None and fetched.feed.title == "Quiet Weekly"
+
+
+def test_html_that_is_not_a_feed_is_refused_with_a_reason(feed_site: FeedSite) -> None:
+    page = feed_site.put("/page", "text/html", "<html><body><p>Hello</p></body></html>")
+    with pytest.raises(InputError, match="an HTML page, not a feed"):
+        fetch_feed(page, LIMITS)
+    with pytest.raises(InputError, match=r"not a valid feed \(.*not an XML media type"):
+        parse_feed(b"<html><body><p>Hello</p></body></html>", page, "text/html")
+
+
+NAMELESS_PAGE = (
+    "<!doctype html><html><head><title>Bridge reopens</title></head><body><article>"
+    "<h1>Bridge reopens</h1><p>The valley bridge reopened on Monday after six weeks of "
+    "repairs to its northern arch. Engineers from the county checked every bolt.</p>"
+    "<p>Residents of the east bank had driven forty minutes around the reservoir while it "
+    "was shut, the mayor said at the ribbon cutting.</p></article></body></html>"
+)
+
+
+def test_a_page_that_names_no_site_takes_the_feeds_title_as_outlet(
+    feed_site: FeedSite,
+) -> None:
+    feed_site.put("/valley/bridge.html", "text/html; charset=utf-8", NAMELESS_PAGE)
+    story = Story("/valley/bridge.html", "Bridge reopens", "2024-07-01T09:30:00+02:00", "x")
+    url = feed_site.put(
+        "/valley.xml", "application/rss+xml", rss20("Valley Courier", "s", [story], feed_site.base)
+    )
+    feed = fetch_feed(url, LIMITS).feed
+    assert feed is not None
+
+    made = entry_article(feed.entries[0], url, feed.title, "guild:1", LIMITS)
+
+    assert not made.from_summary
+    assert "northern arch" in made.parsed.article.text
+    assert made.parsed.article.source == "Valley Courier"
+
+
+def test_an_entry_that_names_its_outlet_beats_the_feeds_title(feed_site: FeedSite) -> None:
+    feed_site.put("/wire/bridge.html", "text/html; charset=utf-8", NAMELESS_PAGE)
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Aggregator</title>'
+        f"<item><title>Bridge reopens</title><link>{feed_site.base}/wire/bridge.html</link>"
+        '<source url="https://wire.example/rss">Wire Service</source></item></channel></rss>'
+    )
+    url = feed_site.put("/agg.xml", "application/rss+xml", body)
+    feed = fetch_feed(url, LIMITS).feed
+    assert feed is not None
+
+    made = entry_article(feed.entries[0], url, feed.title, "guild:1", LIMITS)
+
+    assert made.parsed.article.source == "Wire Service"
