@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -7,7 +9,7 @@ import pytest
 
 from index.errors import InputError
 from index.models import Article, ParsedArticle
-from index.store.feeds import FeedStore
+from index.store.feeds import FeedRow, FeedStore
 from index.text.minhash import signature
 
 NOW = datetime(2024, 7, 21, 8, 0, tzinfo=UTC)
@@ -37,8 +39,9 @@ def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path)
 
 def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
     store = FeedStore(tmp_path)
-    feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
-    assert store.due(None, NOW, force=False) == [feed]
+    store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
+    (feed,) = store.due(None, NOW, force=False)
+    assert feed.url == "https://news.example/rss"
 
     store.record_failure(feed, "unreachable", NOW, NOW + timedelta(hours=1))
     assert store.due(None, NOW, force=False) == []
@@ -87,3 +90,121 @@ def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> N
     assert [p.article.title for p in store.articles()] == ["Story 4"]
     # A pruned story is still known, so it is not fetched again while its feed lists it.
     assert store.known("guild:1", ["0"]) is not None
+
+
+def _member(store: FeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> ParsedArticle:
+    parsed = _article(n, feed.collection)
+    sig = signature(parsed.article.text)
+    store.add_article(parsed, feed.id, False, sig, [parsed.article.id], added)
+    return parsed
+
+
+def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
+    tmp_path: Path,
+) -> None:
+    store = FeedStore(tmp_path)
+    one = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
+    two = store.add_feed("guild:2", "https://NEWS.example:443/rss?utm_source=bot#top", None, 7, NOW)
+
+    (feed,) = store.due(None, NOW, force=False)
+
+    assert one.id == two.id == feed.id and feed.url == "https://news.example/rss"
+    followers = store.followers(feed)
+    assert [(f.collection, f.channel_id, f.title) for f in followers] == [
+        ("guild:1", 42, "News"),
+        ("guild:2", 7, "News"),
+    ]
+    assert store.due("guild:2", NOW, force=False) == [feed]
+    assert store.due("guild:3", NOW, force=True) == []
+    assert store.find_feed("guild:2", "https://news.example/rss?utm_campaign=x") == two
+
+
+def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> None:
+    store = FeedStore(tmp_path)
+    store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
+    (feed,) = store.due(None, NOW, force=False)
+    later = NOW + timedelta(hours=1)
+    store.record_success(
+        feed, title="News", etag='"x"', last_modified="then", now=NOW, next_poll=later
+    )
+    assert store.due(None, NOW, force=False) == []
+
+    store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
+
+    (again,) = store.due(None, NOW, force=False)
+    assert (again.etag, again.last_modified, again.title) == (None, None, "News")
+
+
+def test_an_article_of_two_collections_is_stored_once_and_leaves_each_alone(
+    tmp_path: Path,
+) -> None:
+    store = FeedStore(tmp_path)
+    one = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
+    two = store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
+    for n in range(3):
+        _member(store, one, n, NOW - timedelta(days=10 - n))
+        _member(store, two, n, NOW)
+
+    assert store.stored_count() == 3
+    assert [p.article.collection for p in store.articles()] == ["guild:1"] * 3 + ["guild:2"] * 3
+    stored = store.stored(["https://news.example/1"])
+    assert stored is not None and stored.parsed.article.title == "Story 1"
+
+    # Retention in guild:1 (added 10, 9 and 8 days ago there) leaves guild:2's copies.
+    assert store.prune("guild:1", max_age_days=8.5, max_articles=0, now=NOW) == 2
+    assert [p.article.title for p in store.articles("guild:1")] == ["Story 2"]
+    assert store.article_count("guild:2") == 3 and store.stored_count() == 3
+
+    # guild:2 stops following: its memberships go; Story 0 and 1 are held by no one any more.
+    assert store.remove_feed(two) == 3
+    assert store.articles("guild:2") == [] and store.stored_count() == 1
+    assert store.stored(["https://news.example/1"]) is None
+    assert [f.collection for f in store.feeds()] == ["guild:1"]
+    assert store.due(None, NOW, force=True)[0].id == one.id
+
+    assert store.remove_feed(one) == 1
+    assert store.stored_count() == 0 and store.due(None, NOW, force=True) == []
+
+
+def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
+    tmp_path: Path,
+) -> None:
+    # Written by the store as it was before shared feeds (one row per collection).
+    dump = (Path(__file__).parent / "feeds_v1.sql").read_text()
+    with contextlib.closing(sqlite3.connect(tmp_path / "feeds.sqlite")) as conn:
+        conn.executescript(dump)
+
+    store = FeedStore(tmp_path)
+
+    rows = store.feeds()
+    assert [(f.collection, f.id, f.url, f.channel_id) for f in rows] == [
+        ("guild:1", 1, "https://news.example/rss", 42),
+        ("guild:1", 3, "https://wire.example/atom", None),
+        ("guild:2", 1, "https://news.example/rss", 77),
+        ("shared", 3, "https://wire.example/atom", None),
+    ]
+    news, wire = store.due(None, NOW, force=True)
+    # Two old rows merged: no validators, so the next fetch is whole.
+    assert (news.title, news.etag, news.errors) == ("Harbour News", None, 0)
+    # guild:1's row had failed, shared's was never polled: the merged one is due at once.
+    assert (wire.errors, wire.last_error) == (0, None)
+    assert wire.next_poll == "2024-07-20T08:00:00+00:00"
+    assert store.stored_count() == 2
+    assert [(p.article.collection, p.article.title) for p in store.articles()] == [
+        ("guild:1", "Story 1"),
+        ("guild:1", "Story 2"),
+        ("guild:2", "Story 1"),
+    ]
+    one = store.articles("guild:1")[0]
+    assert [(r.url, r.source) for r in one.also_in] == [("https://wire.example/copy-1", "Wire")]
+    # The copy read from its page is kept over guild:2's from the feed summary.
+    assert not store.articles("guild:2")[0].origin.endswith("(feed summary)")
+    assert store.known("guild:1", ["https://news.example/story-1?utm_source=rss"]) == one.article.id
+    assert store.known("guild:2", ["https://news.example/broken"]) == ""
+    assert [i.items for i in (store.info(f) for f in rows)] == [2, 1, 1, 0]
+
+    # Opening it again changes nothing; guild:2 leaving keeps guild:1's articles.
+    again = FeedStore(tmp_path)
+    assert again.feeds() == rows
+    assert again.remove_feed(rows[2]) == 1
+    assert again.stored_count() == 2 and len(again.articles("guild:1")) == 2
