@@ -21,7 +21,7 @@ from index.ingest.canonical import canonical_url
 from index.ingest.feeds import FeedEntry, FetchLimits, entry_article, fetch_feed
 from index.ingest.fetch import check_host
 from index.models import Article, ArticleRef, FeedPollResult, ParsedArticle
-from index.store.feeds import FeedRow, FeedStore, Subscription
+from index.store.feeds import FeedRow, FeedStore, Subscription, index_id
 from index.text.minhash import NEAR_DUPLICATE, signature, similarity
 
 log = logging.getLogger(__name__)
@@ -280,7 +280,12 @@ class FeedPoller:
             now,
         )
         return ArticleRef(
-            article.id, article.title, article.date, article.source, article.url, collection
+            index_id(collection, article.id),
+            article.title,
+            article.date,
+            article.source,
+            article.url,
+            collection,
         )
 
     def _also_from(

@@ -28,7 +28,7 @@ import numpy as np
 
 from index.errors import InputError
 from index.ingest.canonical import canonical_url
-from index.models import Article, ArticleRef, FeedInfo, ParsedArticle, Span
+from index.models import SHARED_COLLECTION, Article, ArticleRef, FeedInfo, ParsedArticle, Span
 from index.text.minhash import PERMUTATIONS, from_bytes, to_bytes
 
 FEEDS_NAME = "feeds.sqlite"
@@ -480,7 +480,7 @@ class FeedStore:
 
     def articles(self, collection: str | None = None) -> list[ParsedArticle]:
         """Every feed article (of `collection`, or all), once per collection that holds it,
-        as that collection's article, with its other sources there."""
+        as that collection's article (its `index_id`), with its other sources there."""
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT collection, id, record FROM members JOIN articles ON articles.id = "
@@ -504,7 +504,7 @@ class FeedStore:
             out.append(
                 replace(
                     parsed,
-                    article=replace(parsed.article, collection=coll),
+                    article=replace(parsed.article, id=index_id(coll, article_id), collection=coll),
                     also_in=tuple(also.get((coll, article_id), [])),
                 )
             )
@@ -559,6 +559,14 @@ class FeedStore:
                     "DELETE FROM seen WHERE collection = ? AND seen_at < ?", (collection, forget)
                 )
             return int(removed)
+
+
+def index_id(collection: str, article_id: str) -> str:
+    """The id a collection's copy of a feed article has in the index, where ids are unique
+    across collections. The operator's shared collection keeps the bare canonical URL (its ids
+    from before feeds were shared stay valid); a server's is scoped like its hand-added
+    articles."""
+    return article_id if collection == SHARED_COLLECTION else f"{collection}/{article_id}"
 
 
 _SUBSCRIPTION_COLUMNS = (

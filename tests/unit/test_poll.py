@@ -288,3 +288,100 @@ def test_a_page_that_names_no_site_is_filed_under_the_feeds_title(
         filters=search_filters(outlets=["Valley Courier"]),
     )
     assert [h.article.title for h in found.hits] == [story.title]
+
+
+OTHER = "guild:2"
+
+
+def _sentence(story: Story) -> str:
+    return story.body.split(". ")[1]
+
+
+def _titles(engine: Engine, collection: str, question: str) -> list[str]:
+    return [h.article.title for h in engine.ask(question, k=3, collections={collection}).hits]
+
+
+def test_two_servers_following_one_feed_share_one_fetch_and_one_stored_copy(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    engine, _ = make_engine(tmp_path)
+    news = list(stories("herald", 2))
+    url = publish(feed_site, "/herald.xml", rss20, "Herald", news)
+    engine.add_feed(GUILD, url, channel_id=11)
+    engine.add_feed(OTHER, feed_site.url("/herald.xml?utm_source=friend"), channel_id=22)
+    feed_site.clear_requests()
+
+    report = engine.poll_feeds()
+
+    assert [r.status for r in feed_site.requests("/herald.xml")] == [200]
+    assert all(len(feed_site.requests(s.path + "?utm_source=rss")) == 1 for s in news)
+    assert [(r.feed.collection, r.feed.channel_id, len(r.added)) for r in report.feeds] == [
+        (GUILD, 11, 2),
+        (OTHER, 22, 2),
+    ]
+    assert engine.feeds.stored_count() == 2
+    assert len(engine.feeds.articles(GUILD)) == len(engine.feeds.articles(OTHER)) == 2
+    question = _sentence(news[1])
+    assert _titles(engine, GUILD, question)[0] == news[1].title
+    assert _titles(engine, OTHER, question)[0] == news[1].title
+
+    feed_site.clear_requests()
+    again = engine.poll_feeds(force=True)
+    assert [r.status for r in feed_site.requests()] == [304]
+    assert [r.not_modified for r in again.feeds] == [True, True]
+
+    (followed,) = engine.list_feeds(OTHER)
+    engine.remove_feed(OTHER, str(followed.id))
+    engine.rebuild()
+
+    assert all(t not in (s.title for s in news) for t in _titles(engine, OTHER, question))
+    assert _titles(engine, GUILD, question)[0] == news[1].title
+    assert [(f.collection, f.items) for f in engine.list_feeds()] == [(GUILD, 2)]
+    assert engine.feeds.stored_count() == 2
+
+
+def test_a_server_following_a_feed_later_gets_its_entries_without_refetching_pages(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    engine, _ = make_engine(tmp_path)
+    news = list(stories("late", 2))
+    url = publish(feed_site, "/late.xml", rss20, "Late", news)
+    engine.add_feed(GUILD, url)
+    engine.poll_feeds()
+    engine.add_feed(OTHER, url)
+    feed_site.clear_requests()
+
+    report = engine.poll_feeds()
+
+    # The new follower made the feed due and its fetch whole; the pages were read already.
+    assert [(r.path, r.status) for r in feed_site.requests()] == [("/late.xml", 200)]
+    assert [(r.feed.collection, len(r.added)) for r in report.feeds] == [(GUILD, 0), (OTHER, 2)]
+    assert engine.feeds.stored_count() == 2
+    assert _titles(engine, OTHER, _sentence(news[0]))[0] == news[0].title
+
+
+def test_retention_in_one_server_leaves_the_other_servers_copies(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    engine, _ = make_engine(tmp_path, feed_max_articles=2)
+    shared = list(stories("both", 2))
+    newer = list(stories("mine", 2, 10))
+    both = publish(feed_site, "/both.xml", rss20, "Both", shared)
+    engine.add_feed(GUILD, both)
+    engine.add_feed(GUILD, publish(feed_site, "/mine.xml", rss20, "Mine", newer))
+    engine.add_feed(OTHER, both)
+
+    report = engine.poll_feeds()
+
+    # guild:1 holds 4 feed articles and keeps the 2 newest; guild:2 holds 2 and keeps them.
+    assert report.pruned == 2
+    assert sorted(p.article.title for p in engine.feeds.articles(GUILD)) == sorted(
+        s.title for s in newer
+    )
+    assert sorted(p.article.title for p in engine.feeds.articles(OTHER)) == sorted(
+        s.title for s in shared
+    )
+    assert engine.feeds.stored_count() == 4
+    question = _sentence(shared[1])
+    assert _titles(engine, OTHER, question)[0] == shared[1].title
+    assert shared[1].title not in _titles(engine, GUILD, question)
