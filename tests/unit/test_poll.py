@@ -385,3 +385,34 @@ def test_retention_in_one_server_leaves_the_other_servers_copies(
     question = _sentence(shared[1])
     assert _titles(engine, OTHER, question)[0] == shared[1].title
     assert shared[1].title not in _titles(engine, GUILD, question)
+
+
+def test_an_empty_feed_and_one_with_link_less_items_are_followed_and_polled(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    engine, _ = make_engine(tmp_path)
+    empty = feed_site.put(
+        "/empty.xml",
+        "application/rss+xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet Weekly</title>'
+        "<link>https://quiet.example/</link></channel></rss>",
+    )
+    board = feed_site.put(
+        "/board.xml",
+        "application/rss+xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Notice Board</title>'
+        "<item><guid isPermaLink='false'>n1</guid><title>Ferry timetable</title>"
+        "<description>The winter ferry leaves at seven from the north pier.</description>"
+        "</item></channel></rss>",
+    )
+    assert engine.add_feed(GUILD, empty).title == "Quiet Weekly"
+    assert engine.add_feed(GUILD, board).title == "Notice Board"
+
+    report = engine.poll_feeds()
+
+    assert [(r.feed.title, r.error, len(r.added)) for r in report.feeds] == [
+        ("Quiet Weekly", None, 0),
+        ("Notice Board", None, 1),
+    ]
+    hit = engine.ask("When does the winter ferry leave?", k=1, collections={GUILD}).hits[0]
+    assert (hit.article.title, hit.article.source) == ("Ferry timetable", "Notice Board")

@@ -171,7 +171,8 @@ def test_an_article_of_two_collections_is_stored_once_and_leaves_each_alone(
 def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
     tmp_path: Path,
 ) -> None:
-    # Written by the store as it was before shared feeds (one row per collection).
+    # Dumped from a file written by the store as it was before shared feeds (commit 6271f1c:
+    # a feed and an article row per collection; two spellings of one feed URL in two servers).
     dump = (Path(__file__).parent / "feeds_v1.sql").read_text()
     with contextlib.closing(sqlite3.connect(tmp_path / "feeds.sqlite")) as conn:
         conn.executescript(dump)
