@@ -154,7 +154,7 @@ class IdFinder:
             if len(self._value) > _MAX_ID_BYTES:
                 self._done = True
 
-    def _finish(self, value: bytes) -> None:
+    def _finish(self, value: bytes | bytearray) -> None:
         self._done = True
         try:
             self.id = json.loads(value)
