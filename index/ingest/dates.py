@@ -45,8 +45,11 @@ _ZONES = {
     }.items()
 }
 _DEFAULTS = (datetime(2001, 1, 1), datetime(2002, 2, 2))
-# Words that introduce a date line ("Published: June 3, 2024", "Updated on ...").
-_LEAD_RE = re.compile(r"^(?:published|posted|updated|last updated|date)(?:\s+on)?\s*:?\s+", re.I)
+# Words that introduce a date line ("Published: June 3, 2024", "Updated on ..."). The colon and
+# the space after it are one alternative: "\s*:?\s+" splits a run of spaces every way.
+_LEAD_RE = re.compile(
+    r"^(?:published|posted|updated|last updated|date)(?:\s+on)?(?:\s*:\s+|\s+)", re.I
+)
 _MAX_CHARS = 80
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from index.models import Passage, Span
+from index.text.excluded import ExcludedSpans
 from index.text.sentences import split_sentences
 
 TokenCounter = Callable[[str], int]
@@ -54,15 +55,15 @@ def make_passages(
     Consecutive windows share `plan.overlap` sentences, so an answer that sits at a window's
     edge still appears with its context in the next one.
     """
-    skip = sorted(excluded, key=lambda s: s.start)
+    skip = ExcludedSpans(excluded)
     units: list[Span] = []
     sizes: list[int] = []
     # Windows never reach across excluded text (a share prompt between two paragraphs):
     # a passage is one contiguous slice of the article, so it would be quoted too.
     segments: list[int] = []
     segment = 0
-    for sentence in split_sentences(text, skip):
-        if units and any(units[-1].end <= x.start and x.end <= sentence.start for x in skip):
+    for sentence in split_sentences(text, skip.spans):
+        if units and skip.any_within(units[-1].end, sentence.start):
             segment += 1
         n = count(text[sentence.start : sentence.end])
         if n > plan.max_tokens:

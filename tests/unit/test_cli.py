@@ -339,6 +339,29 @@ def test_batch_goes_on_past_bad_lines(
 
 
 @pytest.mark.usefixtures("hash_model")
+def test_a_batch_line_over_a_megabyte_is_answered_with_its_question_cut(
+    cli_env: Path, built_index: tuple[Path, BuildReport], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 100,000 emoji as JSON escapes (1.2 MB): answered, the question cut to
+    # ARTICLEBOT_MAX_QUESTION_CHARS so the matching words at its head decide.
+    escaped = "\\ud83e\\udd14" * 100_000
+    batch = cli_env / "long.jsonl"
+    batch.write_text(
+        f'{{"id": "long", "question": "{MATCHING} {escaped}"}}\n'
+        f'{{"question": "{escaped}"}}\n'
+        '{"id": "last", "question": "banana bread recipe"}\n',
+        encoding="ascii",
+    )
+    assert main(["search", "--batch", str(batch), "--data-dir", str(built_index[0])]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = search_json(captured.out)
+    assert [line["id"] for line in lines] == ["long", 2, "last"]
+    assert lines[0]["matched"] is True
+    assert all("results" in line for line in lines)
+
+
+@pytest.mark.usefixtures("hash_model")
 @pytest.mark.parametrize(
     ("questions", "code"),
     [((MATCHING, UNANSWERED), 0), ((UNANSWERED, UNANSWERED), 3), ((), 0)],

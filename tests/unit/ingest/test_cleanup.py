@@ -132,6 +132,41 @@ def test_spans_index_the_text_exactly() -> None:
 
 
 @pytest.mark.parametrize(
+    "line",
+    ["Leave a reply :", "Comments (12):", "  about the author  \r", "4 comments"],
+)
+def test_footer_lines_with_edge_space_and_colons(line: str) -> None:
+    text = "The council met.\n" * 5 + line + "\nGreat article!\n"
+    assert boilerplate_spans(text)[0].start == text.index(line)
+
+
+# Each of these took quadratic time when the patterns matched the edge spaces themselves: a
+# hundred thousand spaces would hold the reader for minutes (see also
+# tests/unit/text/test_sentences_scaling.py for why there is no timing threshold here).
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Comments" + " " * 200_000 + "x",
+        "About the author" + " " * 200_000 + "x",
+        "Updated" + " " * 200_000 + "x",
+        "Read more" + " " * 200_000 + "x" * 100,
+        " " * 1_000_000,
+    ],
+)
+def test_long_space_runs_are_not_boilerplate(line: str) -> None:
+    text = "Storm hits coast\nThe storm cut power.\n" + line + "\nIt rained.\n"
+    assert boilerplate_spans(text) == []
+
+
+@pytest.mark.timeout(120)
+def test_boilerplate_after_a_long_space_run_is_still_found() -> None:
+    line = "Updated:" + " " * 200_000 + "June 3, 2024"
+    text = "Storm hits coast\nThe storm cut power.\n" + line + "\nIt rained.\n"
+    assert flagged(text) == [line]
+
+
+@pytest.mark.parametrize(
     ("line", "expected"),
     [
         ("June 28, 2021", date(2021, 6, 28)),
