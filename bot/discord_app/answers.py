@@ -9,17 +9,23 @@ go through `AnswerPipeline`, so they look and behave alike. Each call runs the b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+import logging
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 import discord
 
 from bot.discord_app.components import answer_view
+from bot.discord_app.errors import GENERIC, explain
+from bot.discord_app.questions import QuestionGate
 from bot.discord_app.render import IndexFacts, answer_embed
 from bot.discord_app.render_conversation import followup_note, paged
+from bot.discord_app.scope import answer_scope, searched_collections
 from index.engine import Engine
 from index.errors import UnknownAnswerError
 from index.models import FollowupResult, SearchFilters, SearchResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,10 @@ class NextPage:
 
     embed: discord.Embed | None
     view: discord.ui.View
+
+
+# One of the pipeline's calls, with all but the question and its origin bound.
+Answering = Callable[[str, "AnswerOrigin"], Awaitable["AnswerMessage"]]
 
 
 class AnswerPipeline:
@@ -120,3 +130,32 @@ class AnswerPipeline:
 
     def _facts(self, collections: Collection[str]) -> IndexFacts:
         return IndexFacts.of(self._engine.status(), collections)
+
+
+async def reply_with_answer(
+    message: discord.Message, question: str, gate: QuestionGate, answer: Answering, what: str
+) -> None:
+    """Answer a question asked in a message (a mention, a DM, a reply to an answer) with a
+    reply in place; what went wrong is a reply too."""
+    reference = message.to_reference(fail_if_not_exists=False)
+    guild_id = message.guild.id if message.guild else None
+    asker = message.author.id
+    try:
+        question = gate.admit(question, asker)
+        origin = AnswerOrigin(
+            answer_scope(guild_id, asker),
+            asker,
+            gate.default_results,
+            searched_collections(guild_id),
+        )
+        async with message.channel.typing():
+            reply = await answer(question, origin)
+        await message.channel.send(
+            embed=reply.embed, view=reply.view, reference=reference, mention_author=False
+        )
+    except Exception as error:
+        text = explain(error)
+        if text is None:
+            log.exception("answering %s failed", what)
+            text = GENERIC
+        await message.channel.send(text, reference=reference, mention_author=False)

@@ -5,16 +5,14 @@
 # at definition time, and the question's length limit is a setting, known only at run time.
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.answers import AnswerMessage, AnswerOrigin
+from bot.discord_app.answers import AnswerMessage, AnswerOrigin, reply_with_answer
 from bot.discord_app.choices import CHOICE_TEXT_LIMIT, outlet_choices
-from bot.discord_app.errors import GENERIC, explain
 from bot.discord_app.questions import MAX_RESULTS
 from bot.discord_app.scope import answer_scope, searched_collections
 from index.engine import search_filters
@@ -23,8 +21,6 @@ from index.models import SearchFilters
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
-
-log = logging.getLogger(__name__)
 
 
 class Ask(commands.Cog):
@@ -87,29 +83,16 @@ class Ask(commands.Cog):
     @commands.Cog.listener()
     async def on_question(self, message: discord.Message, question: str) -> None:
         """A mention (or a DM), answered as a reply in place."""
-        reference = message.to_reference(fail_if_not_exists=False)
         if not question:
             await message.channel.send(
                 "Ask me a question after the mention, or use `/ask`.",
-                reference=reference,
+                reference=message.to_reference(fail_if_not_exists=False),
                 mention_author=False,
             )
             return
-        guild_id = message.guild.id if message.guild else None
-        k = self.bot.questions.default_results
-        try:
-            question = self.bot.questions.admit(question, message.author.id)
-            async with message.channel.typing():
-                reply = await self.answer(question, k, guild_id, message.author.id)
-            await message.channel.send(
-                embed=reply.embed, view=reply.view, reference=reference, mention_author=False
-            )
-        except Exception as error:
-            text = explain(error)
-            if text is None:
-                log.exception("answering a mention failed")
-                text = GENERIC
-            await message.channel.send(text, reference=reference, mention_author=False)
+        await reply_with_answer(
+            message, question, self.bot.questions, self.bot.answers.ask, "a mention"
+        )
 
 
 def _ask_command(cog: Ask, max_chars: int, default_results: int) -> app_commands.Command:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
-from bot.discord_app.answers import AnswerOrigin
+from bot.discord_app.answers import AnswerMessage, AnswerOrigin, reply_with_answer
 from bot.discord_app.components import AnswerButton
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import GENERIC, explain
@@ -25,7 +26,7 @@ from bot.discord_app.render_conversation import (
     context_embed,
     vote_line,
 )
-from bot.discord_app.scope import answer_scope, searched_collections
+from bot.discord_app.scope import answer_scope
 from index.errors import InputError
 
 if TYPE_CHECKING:
@@ -130,28 +131,12 @@ class Conversation(commands.Cog):
     @commands.Cog.listener()
     async def on_followup(self, message: discord.Message, question: str, answer_id: str) -> None:
         """A reply to one of the bot's answers that mentions the bot."""
-        reference = message.to_reference(fail_if_not_exists=False)
-        guild_id = message.guild.id if message.guild else None
-        asker = message.author.id
-        try:
-            question = self.bot.questions.admit(question, asker)
-            origin = AnswerOrigin(
-                answer_scope(guild_id, asker),
-                asker,
-                self.bot.questions.default_results,
-                searched_collections(guild_id),
-            )
-            async with message.channel.typing():
-                reply = await self.bot.answers.followup(question, answer_id, origin)
-            await message.channel.send(
-                embed=reply.embed, view=reply.view, reference=reference, mention_author=False
-            )
-        except Exception as error:
-            text = explain(error)
-            if text is None:
-                log.exception("answering a follow-up failed")
-                text = GENERIC
-            await message.channel.send(text, reference=reference, mention_author=False)
+        pipeline = self.bot.answers
+
+        def followup(question: str, origin: AnswerOrigin) -> Awaitable[AnswerMessage]:
+            return pipeline.followup(question, answer_id, origin)
+
+        await reply_with_answer(message, question, self.bot.questions, followup, "a follow-up")
 
 
 async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
