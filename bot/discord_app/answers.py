@@ -3,7 +3,9 @@
 
 `/ask`, a mention, a follow-up, a private answer posted to the channel and the More button all
 go through `AnswerPipeline`, so they look and behave alike. Each call runs the blocking work
-(model, FAISS, SQLite) in one worker thread and returns what the cog sends or edits.
+(model, FAISS, SQLite) in one worker thread and returns what the cog sends or edits; a
+question asked in a message (a mention, a DM, a reply to an answer) is admitted, answered and
+replied to by `reply_with_answer`.
 """
 
 from __future__ import annotations
