@@ -41,6 +41,20 @@ class AnswerOrigin:
     private: bool = False
     filters: SearchFilters | None = None
 
+    @classmethod
+    def asked_in(
+        cls,
+        guild_id: int | None,
+        asker: int,
+        k: int,
+        private: bool = False,
+        filters: SearchFilters | None = None,
+    ) -> AnswerOrigin:
+        """A question asked now in a server (or, with no `guild_id`, a DM): it searches what
+        that place searches, and votes on its answer count there."""
+        scope = answer_scope(guild_id, asker)
+        return cls(scope, asker, k, searched_collections(guild_id), private, filters)
+
 
 @dataclass(frozen=True, slots=True)
 class AnswerMessage:
@@ -144,12 +158,7 @@ async def reply_with_answer(
     asker = message.author.id
     try:
         question = gate.admit(question, asker)
-        origin = AnswerOrigin(
-            answer_scope(guild_id, asker),
-            asker,
-            gate.default_results,
-            searched_collections(guild_id),
-        )
+        origin = AnswerOrigin.asked_in(guild_id, asker, gate.default_results)
         async with message.channel.typing():
             reply = await answer(question, origin)
         await message.channel.send(

@@ -11,10 +11,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.answers import AnswerMessage, AnswerOrigin, reply_with_answer
+from bot.discord_app.answers import AnswerOrigin, reply_with_answer
 from bot.discord_app.choices import CHOICE_TEXT_LIMIT, outlet_choices
 from bot.discord_app.questions import MAX_RESULTS
-from bot.discord_app.scope import answer_scope, searched_collections
+from bot.discord_app.scope import searched_collections
 from index.engine import search_filters
 from index.errors import ArticlebotError
 from index.models import SearchFilters
@@ -34,25 +34,6 @@ class Ask(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
 
-    async def answer(
-        self,
-        question: str,
-        k: int,
-        guild_id: int | None,
-        asker: int,
-        private: bool = False,
-        filters: SearchFilters | None = None,
-    ) -> AnswerMessage:
-        origin = AnswerOrigin(
-            answer_scope(guild_id, asker),
-            asker,
-            k,
-            searched_collections(guild_id),
-            private,
-            filters,
-        )
-        return await self.bot.answers.ask(question, origin)
-
     async def on_slash(
         self,
         interaction: discord.Interaction,
@@ -63,9 +44,10 @@ class Ask(commands.Cog):
     ) -> None:
         question = self.bot.questions.admit(question, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        reply = await self.answer(
-            question, results, interaction.guild_id, interaction.user.id, private, filters
+        origin = AnswerOrigin.asked_in(
+            interaction.guild_id, interaction.user.id, results, private, filters
         )
+        reply = await self.bot.answers.ask(question, origin)
         await interaction.followup.send(embed=reply.embed, view=reply.view, ephemeral=private)
 
     async def complete_outlet(
