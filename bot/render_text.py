@@ -14,6 +14,7 @@ from index.models import (
     Hit,
     PollReport,
     SearchResult,
+    Span,
 )
 
 BOLD = "\x1b[1m"
@@ -26,11 +27,10 @@ def source_line(ref: ArticleRef) -> str:
 
 
 def emphasised(hit: Hit, ansi: bool) -> str:
-    before = hit.text[: hit.quote_start - hit.char_start]
-    quote = hit.quote
-    after = hit.text[hit.quote_end - hit.char_start :]
+    before = hit.excerpt(Span(hit.char_start, hit.quote_start))
+    after = hit.excerpt(Span(hit.quote_end, hit.char_end))
     mark = (BOLD, RESET) if ansi else ("**", "**")
-    return f"{before}{mark[0]}{quote}{mark[1]}{after}"
+    return f"{before}{mark[0]}{hit.quote}{mark[1]}{after}"
 
 
 def render_result(result: SearchResult, ansi: bool = False, width: int = 100) -> str:

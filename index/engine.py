@@ -81,7 +81,6 @@ from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest
 from index.store.url_cache import UrlCache
 from index.store.vectors import search_on_one_thread
 from index.text.passages import PassagePlan
-from index.text.sentences import split_sentences
 
 # What the faces may use besides the Engine: they import nothing else from the engine's rooms.
 __all__ = [
@@ -99,7 +98,6 @@ __all__ = [
     "median_passage_chars",
     "score",
     "search_filters",
-    "split_sentences",
     "subset",
 ]
 

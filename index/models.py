@@ -84,7 +84,12 @@ class ArticleRef:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One answer: a passage of an article, with the quote inside it that best answers."""
+    """One answer: a passage of an article, with the quote inside it that best answers.
+
+    `sentences` are the passage's sentences as the index stored them (the quote is one of
+    them), in the article's offsets like every other span here: a face shows context by whole
+    sentences without splitting the text again.
+    """
 
     article: ArticleRef
     char_start: int
@@ -93,6 +98,7 @@ class Hit:
     quote_start: int
     quote_end: int
     score: float
+    sentences: tuple[Span, ...]
     dense_score: float | None = None
     lexical_score: float | None = None
     also_in: tuple[ArticleRef, ...] = ()
@@ -103,7 +109,11 @@ class Hit:
 
     @property
     def quote(self) -> str:
-        return self.text[self.quote_start - self.char_start : self.quote_end - self.char_start]
+        return self.excerpt(Span(self.quote_start, self.quote_end))
+
+    def excerpt(self, span: Span) -> str:
+        """The text of `span` (article offsets, within this passage)."""
+        return self.text[span.start - self.char_start : span.end - self.char_start]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,10 @@
-"""The bot: settings and engine passed in, cogs loaded in `setup_hook`, nothing synced."""
+"""The bot: settings and engine passed in, cogs loaded as extensions in `setup_hook`, nothing
+synced.
+
+Each cog module is an extension with its own `setup(bot)`; this module imports none of them.
+What cogs share (settings, engine, the question gate, the build slot, the feed task) lives on
+the bot, typed, so a cog reaches it as `self.bot.<name>`.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,11 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
+from bot.discord_app.answers import AnswerPipeline
 from bot.discord_app.builds import BuildGate
-from bot.discord_app.cogs.admin import Admin
-from bot.discord_app.cogs.ask import Ask
-from bot.discord_app.cogs.conversation import Conversation
-from bot.discord_app.cogs.feedback import Feedback
-from bot.discord_app.cogs.feeds import Feeds
-from bot.discord_app.cogs.owner import Owner
-from bot.discord_app.components import AnswerButton, answer_id_in
+from bot.discord_app.components import answer_id_in
 from bot.discord_app.feed_task import FeedTask
+from bot.discord_app.questions import QuestionGate
 from bot.discord_app.tree import ArticleTree
 from config.settings import Settings
 
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
     from index.engine import Engine
 
 log = logging.getLogger(__name__)
+
+# Loaded in this order; each module's `setup(bot)` adds its cog.
+EXTENSIONS = tuple(
+    f"bot.discord_app.cogs.{name}"
+    for name in ("ask", "admin", "feeds", "owner", "conversation", "feedback")
+)
 
 
 class ArticleBot(commands.Bot):
@@ -52,6 +60,7 @@ class ArticleBot(commands.Bot):
         self.settings = settings
         self._engine = engine
         self.builds = BuildGate()
+        self.questions = QuestionGate(settings)
         self.progress_interval = progress_interval
         self.feed_task = FeedTask(self)
 
@@ -61,23 +70,18 @@ class ArticleBot(commands.Bot):
             raise RuntimeError("the engine is attached before the bot connects")
         return self._engine
 
+    @property
+    def answers(self) -> AnswerPipeline:
+        return AnswerPipeline(self.engine)
+
     def attach_engine(self, engine: Engine) -> None:
         """Give the bot its engine; `serve` logs in first, so a bad token fails before the
         model is loaded."""
         self._engine = engine
 
     async def setup_hook(self) -> None:
-        for cog in (
-            Ask(self),
-            Admin(self),
-            Feeds(self),
-            Owner(self),
-            Conversation(self),
-            Feedback(self),
-        ):
-            await self.add_cog(cog)
-        # Buttons on answers sent before this start are answered too.
-        self.add_dynamic_items(AnswerButton)
+        for name in EXTENSIONS:
+            await self.load_extension(name)
         # It waits until the bot is ready, by when `serve` has attached the engine.
         self.feed_task.start()
 

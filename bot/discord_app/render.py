@@ -16,7 +16,7 @@ import discord
 
 from bot.dates_text import date_label
 from bot.discord_app.safe_text import clip, escape, one_line, safe_url
-from index.engine import IndexStatus, split_sentences
+from index.engine import IndexStatus
 from index.models import (
     SHARED_COLLECTION,
     Article,
@@ -25,6 +25,7 @@ from index.models import (
     Hit,
     SearchResult,
     SourceProblem,
+    Span,
 )
 
 CONTENT_LIMIT = 2000
@@ -148,19 +149,17 @@ def also_in_line(copies: Sequence[ArticleRef], limit: int) -> str:
 
 def quoted_passage(hit: Hit, limit: int) -> str:
     """The passage with its answering sentence in bold, cut to whole sentences around the
-    quote (nearest first) when it does not fit in `limit`."""
-    offset = hit.char_start
-    before = hit.text[: hit.quote_start - offset]
-    quote = one_line(hit.text[hit.quote_start - offset : hit.quote_end - offset])
-    after = hit.text[hit.quote_end - offset :]
+    quote (nearest first) when it does not fit in `limit`. The sentences are the ones the
+    index stored with the passage: the text is never split again here."""
+    quote = one_line(hit.quote)
     # Two characters a side for the bold markers, two more for an ellipsis marking cut context.
     bold_room = limit - 8
     if not quote or bold_room < 1:
         return clip(one_line(hit.text), limit)
     bold = f"**{clip(quote, bold_room)}**"
     room = limit - len(bold) - 4
-    earlier = _sentences(before[-limit:])[1 if len(before) > limit else 0 :]
-    later = _sentences(after[:limit])[: -1 if len(after) > limit else None]
+    earlier = [_shown(hit, s) for s in hit.sentences if s.end <= hit.quote_start]
+    later = [_shown(hit, s) for s in hit.sentences if s.start >= hit.quote_end]
     shown_before: list[str] = []
     shown_after: list[str] = []
     open_sides = {"before": bool(earlier), "after": bool(later)}
@@ -185,10 +184,8 @@ def quoted_passage(hit: Hit, limit: int) -> str:
     return text
 
 
-def _sentences(text: str) -> list[str]:
-    """Escaped sentences of `text`. Callers pass only the `limit` characters nearest the quote
-    (more could never be shown) and drop the sentence that window cut through."""
-    return [escape(one_line(text[s.start : s.end])) for s in split_sentences(text)]
+def _shown(hit: Hit, sentence: Span) -> str:
+    return escape(one_line(hit.excerpt(sentence)))
 
 
 def no_match_text(nearest: Sequence[ArticleRef], limit: int) -> str:

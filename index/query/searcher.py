@@ -296,6 +296,7 @@ class Searcher:
                     quote_start=quote.start,
                     quote_end=quote.end,
                     score=float(ranking.score[i]),
+                    sentences=text.sentences,
                     dense_score=float(ranking.dense[i]),
                     lexical_score=float(ranking.lexical[i]),
                     also_in=tuple(refs[1:]),

@@ -23,9 +23,18 @@ from bot.discord_app.render import (
     article_page,
     build_summary,
     distinct_quotes,
+    quoted_passage,
 )
 from bot.discord_app.safe_text import ZWSP, clip, escape
-from index.models import Article, ArticleRef, BuildReport, Hit, SearchResult, SourceProblem
+from index.models import (
+    Article,
+    ArticleRef,
+    BuildReport,
+    Hit,
+    SearchResult,
+    SourceProblem,
+    Span,
+)
 from tests.discord.checks import assert_embed_fits, assert_inert, unescape
 
 FACTS = IndexFacts(articles=12, built_at="2026-11-25T14:45:09+00:00")
@@ -83,16 +92,21 @@ def bare_specials(text: str) -> list[str]:
 
 
 def hit_of(sentences: list[str], quote: int, article: ArticleRef, start: int = 100) -> Hit:
-    text = " ".join(sentences)
-    quote_offset = len(" ".join(sentences[:quote])) + (1 if quote else 0)
+    """A passage of `sentences` joined by spaces, at offset `start` of its article, quoting
+    sentence number `quote`."""
+    spans = []
+    for sentence in sentences:
+        begin = spans[-1].end + 1 if spans else start
+        spans.append(Span(begin, begin + len(sentence)))
     return Hit(
         article=article,
         char_start=start,
-        char_end=start + len(text),
-        text=text,
-        quote_start=start + quote_offset,
-        quote_end=start + quote_offset + len(sentences[quote]),
+        char_end=spans[-1].end,
+        text=" ".join(sentences),
+        quote_start=spans[quote].start,
+        quote_end=spans[quote].end,
         score=0.9,
+        sentences=tuple(spans),
     )
 
 
@@ -212,6 +226,24 @@ def test_long_passage_is_cut_at_sentences_around_the_quote() -> None:
     # Whole sentences only, nearest the quote first, on both sides.
     assert "Sentence number 29 " in body and "Sentence number 31 " in body
     assert "Sentence number 0 " not in body
+
+
+def test_context_too_long_to_show_is_marked_as_cut() -> None:
+    # The neighbours are the stored sentences, each longer than the room: neither is shown,
+    # and both cuts are marked.
+    neighbour = ("far " * 80).strip() + "."
+    hit = hit_of([neighbour, "Kirby spoke.", neighbour], 1, ref(1))
+
+    assert quoted_passage(hit, 60) == "… **Kirby spoke.** …"
+
+
+def test_only_the_stored_sentences_are_shown_around_the_quote() -> None:
+    # A line between two stored sentences (a "2 min read" the reader excluded) is no sentence
+    # of the passage: context is made of the passage's sentences only.
+    hit = hit_of(["The port closed.", "2 min read", "Kirby spoke."], 2, ref(1))
+    hit = dataclasses.replace(hit, sentences=(hit.sentences[0], hit.sentences[2]))
+
+    assert quoted_passage(hit, 200) == "The port closed. **Kirby spoke.**"
 
 
 def test_overlong_quote_is_cut_at_a_word() -> None:

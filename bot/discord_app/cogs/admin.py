@@ -198,3 +198,7 @@ def _guild_id(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage()
     return interaction.guild_id
+
+
+async def setup(bot: ArticleBot) -> None:
+    await bot.add_cog(Admin(bot))

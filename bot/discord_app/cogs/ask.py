@@ -5,78 +5,34 @@
 # at definition time, and the question's length limit is a setting, known only at run time.
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.answers import AnswerMessage, AnswerOrigin, with_buttons
+from bot.discord_app.answers import AnswerOrigin, reply_with_answer
 from bot.discord_app.choices import CHOICE_TEXT_LIMIT, outlet_choices
-from bot.discord_app.cooldown import Cooldown
-from bot.discord_app.errors import GENERIC, explain
-from bot.discord_app.render import IndexFacts, answer_embed
-from bot.discord_app.scope import answer_scope, searched_collections
+from bot.discord_app.questions import MAX_RESULTS
+from bot.discord_app.scope import searched_collections
 from index.engine import search_filters
-from index.errors import ArticlebotError, InputError
+from index.errors import ArticlebotError
 from index.models import SearchFilters
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
 
-log = logging.getLogger(__name__)
-
-MAX_RESULTS = 5
-
 
 class Ask(commands.Cog):
     def __init__(self, bot: "ArticleBot") -> None:
         self.bot = bot
-        self.cooldown = Cooldown(bot.settings.ask_cooldown_seconds)
-        self.command = _ask_command(
-            self, bot.settings.max_question_chars, min(bot.settings.top_k, MAX_RESULTS)
-        )
+        self.command = _ask_command(self, bot.questions.max_chars, bot.questions.default_results)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
-
-    def admit(self, question: str, user_id: int) -> str:
-        """The question to search for, after the length limit and the user's cooldown."""
-        question = " ".join(question.split())
-        limit = self.bot.settings.max_question_chars
-        if not question:
-            raise InputError("Ask a question, e.g. “who ordered the strikes?”")
-        if len(question) > limit:
-            raise InputError(f"Questions are limited to {limit} characters; please shorten it.")
-        self.cooldown.take(user_id)
-        return question
-
-    async def answer(
-        self,
-        question: str,
-        k: int,
-        guild_id: int | None,
-        asker: int,
-        private: bool = False,
-        filters: SearchFilters | None = None,
-    ) -> AnswerMessage:
-        collections = searched_collections(guild_id)
-        engine = self.bot.engine
-        origin = AnswerOrigin(
-            answer_scope(guild_id, asker), asker, k, collections, private, filters
-        )
-
-        def search() -> AnswerMessage:
-            # Model, FAISS and SQLite all block: this runs in a worker thread.
-            result = engine.ask(question, k, collections, scope=origin.scope, filters=filters)
-            embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
-            return with_buttons(engine, embed, result, origin)
-
-        return await asyncio.to_thread(search)
 
     async def on_slash(
         self,
@@ -86,11 +42,12 @@ class Ask(commands.Cog):
         private: bool,
         filters: SearchFilters,
     ) -> None:
-        question = self.admit(question, interaction.user.id)
+        question = self.bot.questions.admit(question, interaction.user.id)
         await interaction.response.defer(thinking=True, ephemeral=private)
-        reply = await self.answer(
-            question, results, interaction.guild_id, interaction.user.id, private, filters
+        origin = AnswerOrigin.asked_in(
+            interaction.guild_id, interaction.user.id, results, private, filters
         )
+        reply = await self.bot.answers.ask(question, origin)
         await interaction.followup.send(embed=reply.embed, view=reply.view, ephemeral=private)
 
     async def complete_outlet(
@@ -108,29 +65,16 @@ class Ask(commands.Cog):
     @commands.Cog.listener()
     async def on_question(self, message: discord.Message, question: str) -> None:
         """A mention (or a DM), answered as a reply in place."""
-        reference = message.to_reference(fail_if_not_exists=False)
         if not question:
             await message.channel.send(
                 "Ask me a question after the mention, or use `/ask`.",
-                reference=reference,
+                reference=message.to_reference(fail_if_not_exists=False),
                 mention_author=False,
             )
             return
-        guild_id = message.guild.id if message.guild else None
-        k = min(self.bot.settings.top_k, MAX_RESULTS)
-        try:
-            question = self.admit(question, message.author.id)
-            async with message.channel.typing():
-                reply = await self.answer(question, k, guild_id, message.author.id)
-            await message.channel.send(
-                embed=reply.embed, view=reply.view, reference=reference, mention_author=False
-            )
-        except Exception as error:
-            text = explain(error)
-            if text is None:
-                log.exception("answering a mention failed")
-                text = GENERIC
-            await message.channel.send(text, reference=reference, mention_author=False)
+        await reply_with_answer(
+            message, question, self.bot.questions, self.bot.answers.ask, "a mention"
+        )
 
 
 def _ask_command(cog: Ask, max_chars: int, default_results: int) -> app_commands.Command:
@@ -167,3 +111,7 @@ def _ask_command(cog: Ask, max_chars: int, default_results: int) -> app_commands
         return await cog.complete_outlet(interaction, typed)
 
     return ask
+
+
+async def setup(bot: "ArticleBot") -> None:
+    await bot.add_cog(Ask(bot))

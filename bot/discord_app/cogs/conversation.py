@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
-from bot.discord_app.answers import AnswerOrigin, with_buttons
-from bot.discord_app.components import answer_view
+from bot.discord_app.answers import AnswerMessage, AnswerOrigin, reply_with_answer
+from bot.discord_app.components import AnswerButton
 from bot.discord_app.cooldown import Cooldown
 from bot.discord_app.errors import GENERIC, explain
-from bot.discord_app.render import IndexFacts, answer_embed
 from bot.discord_app.render_conversation import (
     asked_by,
     context_embed,
-    followup_note,
-    paged,
     vote_line,
 )
-from bot.discord_app.scope import answer_scope, searched_collections
-from index.errors import InputError, UnknownAnswerError
-from index.models import FollowupResult
+from bot.discord_app.scope import answer_scope
+from index.errors import InputError
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
-    from bot.discord_app.cogs.ask import Ask
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +39,13 @@ class Conversation(commands.Cog):
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
         self.cooldown = Cooldown(bot.settings.button_cooldown_seconds)
+
+    async def cog_load(self) -> None:
+        # The buttons are answered by this cog: on answers sent before this start too.
+        self.bot.add_dynamic_items(AnswerButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AnswerButton)
 
     async def on_button(
         self, interaction: discord.Interaction[Any], action: str, answer_id: str, page: int
@@ -70,27 +73,12 @@ class Conversation(commands.Cog):
     ) -> None:
         # A search takes longer than an acknowledgement may: the message is updated later.
         await interaction.response.defer()
-        engine = self.bot.engine
-
-        def next_page() -> tuple[discord.Embed | None, discord.ui.View]:
-            found = engine.more(answer_id, page + 1, scope=scope)
-            private = found.answer.private
-            if not found.result.hits:
-                # Nothing beyond this page after all: keep it, without the More button.
-                return None, answer_view(answer_id, page, matched=True, last=True, private=private)
-            collections = found.answer.collections or ()
-            embed = answer_embed(found.result, IndexFacts.of(engine.status(), collections))
-            view = answer_view(
-                answer_id, found.page, matched=True, last=found.last, private=private
-            )
-            return paged(embed, found.page), view
-
-        embed, view = await asyncio.to_thread(next_page)
-        if embed is None:
-            await interaction.edit_original_response(view=view)
+        found = await self.bot.answers.more(answer_id, page, scope)
+        if found.embed is None:
+            await interaction.edit_original_response(view=found.view)
             await _tell(interaction, "There are no further passages for this question.")
         else:
-            await interaction.edit_original_response(embed=embed, view=view)
+            await interaction.edit_original_response(embed=found.embed, view=found.view)
 
     async def _context(
         self, interaction: discord.Interaction[Any], answer_id: str, page: int, scope: str
@@ -129,67 +117,26 @@ class Conversation(commands.Cog):
         if not record.private:
             raise InputError("This answer is already public.")
         await interaction.response.defer()
-        collections = record.collections or ()
         origin = AnswerOrigin(
-            scope, interaction.user.id, record.k, collections, filters=record.filters
+            scope, interaction.user.id, record.k, record.collections or (), filters=record.filters
         )
-
-        def public_answer() -> tuple[discord.Embed, discord.ui.View]:
-            result = engine.ask(
-                record.question, record.k, collections, scope=scope, filters=record.filters
-            )
-            embed = answer_embed(result, IndexFacts.of(engine.status(), collections))
-            reply = with_buttons(engine, embed, result, origin)
-            return reply.embed, reply.view
-
-        embed, view = await asyncio.to_thread(public_answer)
+        reply = await self.bot.answers.ask(record.question, origin)
         await interaction.followup.send(
             asked_by(interaction.user.mention),
-            embed=embed,
-            view=view,
+            embed=reply.embed,
+            view=reply.view,
             allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @commands.Cog.listener()
     async def on_followup(self, message: discord.Message, question: str, answer_id: str) -> None:
         """A reply to one of the bot's answers that mentions the bot."""
-        reference = message.to_reference(fail_if_not_exists=False)
-        guild_id = message.guild.id if message.guild else None
-        asker = message.author.id
-        ask: Ask | None = self.bot.get_cog("Ask")  # type: ignore[assignment]
-        try:
-            if ask is None:
-                raise InputError("This bot is restarting; ask again in a moment.")
-            question = ask.admit(question, asker)
-            collections = searched_collections(guild_id)
-            k = min(self.bot.settings.top_k, 5)
-            origin = AnswerOrigin(answer_scope(guild_id, asker), asker, k, collections)
-            engine = self.bot.engine
+        pipeline = self.bot.answers
 
-            def search() -> tuple[discord.Embed, discord.ui.View]:
-                try:
-                    found = engine.ask_followup(question, answer_id, k, collections, origin.scope)
-                except UnknownAnswerError:
-                    # The earlier answer has expired: the reply is answered on its own terms.
-                    alone = engine.ask(question, k, collections, scope=origin.scope)
-                    found = FollowupResult(alone, question, with_context=False)
-                embed = answer_embed(found.result, IndexFacts.of(engine.status(), collections))
-                if found.with_context:
-                    followup_note(embed, engine.answer(answer_id, origin.scope).question)
-                reply = with_buttons(engine, embed, found.result, origin)
-                return reply.embed, reply.view
+        def followup(question: str, origin: AnswerOrigin) -> Awaitable[AnswerMessage]:
+            return pipeline.followup(question, answer_id, origin)
 
-            async with message.channel.typing():
-                embed, view = await asyncio.to_thread(search)
-            await message.channel.send(
-                embed=embed, view=view, reference=reference, mention_author=False
-            )
-        except Exception as error:
-            text = explain(error)
-            if text is None:
-                log.exception("answering a follow-up failed")
-                text = GENERIC
-            await message.channel.send(text, reference=reference, mention_author=False)
+        await reply_with_answer(message, question, self.bot.questions, followup, "a follow-up")
 
 
 async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -201,3 +148,7 @@ async def _tell(interaction: discord.Interaction[Any], text: str) -> None:
             await interaction.response.send_message(text, ephemeral=True)
     except discord.HTTPException as error:
         log.warning("could not tell the user about an error: %s", error)
+
+
+async def setup(bot: ArticleBot) -> None:
+    await bot.add_cog(Conversation(bot))

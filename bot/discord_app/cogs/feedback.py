@@ -50,3 +50,7 @@ class Feedback(commands.Cog):
             return
         report = await asyncio.to_thread(engine.feedback_report, scope)
         await interaction.followup.send(embed=feedback_embed(report), ephemeral=True)
+
+
+async def setup(bot: ArticleBot) -> None:
+    await bot.add_cog(Feedback(bot))

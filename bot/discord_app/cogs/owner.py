@@ -48,3 +48,7 @@ class Owner(commands.Cog):
             log.error("owner command %s failed", ctx.invoked_with, exc_info=error)
             message = GENERIC
         await ctx.reply(message, mention_author=False)
+
+
+async def setup(bot: ArticleBot) -> None:
+    await bot.add_cog(Owner(bot))
