@@ -133,7 +133,7 @@ def engine(
         return query_model_for_build(model, query_model_cache, build)
 
     # The real export, made once per session instead of once per test's data directory.
-    monkeypatch.setattr("index.engine.query_model_for_build", place)
+    monkeypatch.setattr("index.updating.query_model_for_build", place)
     engine = Engine(bot_settings, embedder=embedder)
     ensure_index(engine)
     return engine
