@@ -40,6 +40,7 @@ from index.evaluate import (
     score,
     subset,
 )
+from index.jobs import JobDesk
 from index.models import (
     Article,
     BuildReport,
@@ -65,6 +66,7 @@ __all__ = [
     "CUTOFFS",
     "MAX_PAGES",
     "Answering",
+    "AnsweringEngine",
     "Dataset",
     "DeclineCheck",
     "Engine",
@@ -86,7 +88,24 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Engine(Answering):
+class AnsweringEngine(Answering):
+    """What the answering process (`articlebot run`) holds: the query side, the job desk that
+    hands every update to the worker, and read-only views of server articles and feeds."""
+
+    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
+        super().__init__(settings, models)
+        self.jobs = JobDesk(settings.data_dir)
+        self._library = Library(settings.data_dir)
+        self._feed_store = FeedStore(settings.data_dir)
+
+    def list_articles(self, collection: str) -> list[Article]:
+        return [p.article for p in self._library.articles(collection)]
+
+    def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
+        return [self._feed_store.info(f) for f in self._feed_store.feeds(collection)]
+
+
+class Engine(AnsweringEngine):
     """Both sides in one process, sharing one model: the command line, the chat, the tests."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:

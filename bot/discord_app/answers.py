@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_app.components import answer_view
-from index.engine import Engine
+from index.engine import Answering
 from index.models import SearchFilters, SearchResult
 
 
@@ -31,7 +31,7 @@ class AnswerMessage:
 
 
 def with_buttons(
-    engine: Engine, embed: discord.Embed, result: SearchResult, origin: AnswerOrigin
+    engine: Answering, embed: discord.Embed, result: SearchResult, origin: AnswerOrigin
 ) -> AnswerMessage:
     """Blocking (SQLite): run it in the worker thread that searched."""
     answer_id = engine.remember_answer(
