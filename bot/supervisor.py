@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from config.settings import Settings
-from index.store.layout import DataDir
+from index.engine import has_index
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +127,10 @@ def start(settings: Settings, face: Callable[[], int]) -> int:
 
 
 def _wait_for_index(data_dir: Path, stopped: threading.Event) -> bool:
-    layout = DataDir(data_dir)
-    if layout.current_or_none() is not None:
+    if has_index(data_dir):
         return True
     print("First run: the worker is building the index (seeds/ and your sources)…", flush=True)
-    while layout.current_or_none() is None:
+    while not has_index(data_dir):
         if stopped.wait(0.5):
             return False
     return True

@@ -53,6 +53,7 @@ from index.models import (
 )
 from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.feeds import FeedStore
+from index.store.layout import DataDir
 from index.store.library import Library
 from index.text.sentences import split_sentences
 from index.updating import Updater, plan_from
@@ -75,6 +76,7 @@ __all__ = [
     "Scores",
     "decline_check",
     "ensure_index",
+    "has_index",
     "load_dataset",
     "median_passage_chars",
     "plan_from",
@@ -203,6 +205,11 @@ class Engine(AnsweringEngine):
     @staticmethod
     def status_of(data_dir: Path) -> IndexStatus:
         return status_of(data_dir)
+
+
+def has_index(data_dir: Path) -> bool:
+    """Whether `data_dir` holds a published index (a cheap check: one small file)."""
+    return DataDir(data_dir).current_or_none() is not None
 
 
 def ensure_index(engine: Engine, progress: Progress | None = None) -> BuildReport | None:

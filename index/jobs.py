@@ -25,13 +25,14 @@ from index.models import (
     SourceProblem,
 )
 from index.store.files import DataFiles
-from index.store.jobs import Job, JobKind, JobState, SqliteJobQueue
+from index.store.jobs import Headline, Job, JobKind, JobState, SqliteJobQueue
 
 __all__ = [
     "ArticleRemoved",
     "ArticlesAdded",
     "FeedAdded",
     "FeedRemoved",
+    "Headline",
     "Job",
     "JobDesk",
     "JobKind",

@@ -18,11 +18,10 @@ import discord
 
 from bot.discord_app.render_feeds import headlines_embed
 from index.errors import ArticlebotError
-from index.jobs import headline_of
+from index.jobs import Headline, headline_of
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
-    from index.store.jobs import Headline
 
 log = logging.getLogger(__name__)
 

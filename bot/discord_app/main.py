@@ -30,6 +30,7 @@ from index.errors import ArticlebotError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "trafilatura", "feedparser")
 # How often a bot started before the first index looks for it.
 INDEX_WAIT_SECONDS = 1.0
 
@@ -119,8 +120,15 @@ async def serve(settings: Settings) -> int:
             stopping.cancel()
         # Re-raises what ended the connection (e.g. a refused intent); None after close().
         await connection
+    # The answering process must never have loaded the update side's libraries.
+    log.info("heavy modules loaded: %s", ", ".join(heavy_modules()) or "none")
     log.info("stopped")
     return 0
+
+
+def heavy_modules() -> list[str]:
+    """Which of the libraries only the worker needs this process has imported."""
+    return [name for name in HEAVY_MODULES if name in sys.modules]
 
 
 def _load_engine(settings: Settings, halt: threading.Event) -> AnsweringEngine | None:
