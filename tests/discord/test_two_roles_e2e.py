@@ -65,11 +65,6 @@ NEWS = [
         "The Millbrook male voice choir sang in three cathedrals on its tour. "
         "The tenors were praised for a Welsh hymn.",
     ),
-    (
-        "Beacon hill bonfire",
-        "Volunteers carried pallets up Beacon Hill for the midsummer bonfire. "
-        "The fire could be seen from the lighthouse.",
-    ),
 ]
 LIGHTHOUSE = """Zorblatt lighthouse repainted in cobalt blue
 
@@ -208,8 +203,8 @@ async def test_updates_run_in_the_worker_while_a_light_bot_answers(
                 )
                 if i % NEW_STORY_EVERY == NEW_STORY_EVERY - 1:
                     await _ask(fake, KIRBY)
-            last = news[POLLS // NEW_STORY_EVERY]
-            newest = await _ask(fake, "What did volunteers carry up Beacon Hill?")
+            last = news[(POLLS - 1) // NEW_STORY_EVERY]
+            newest = await _ask(fake, "Where did the Millbrook male voice choir sing on its tour?")
             after_hour = rss_kib(process.pid)
             mapped = mapped_heavy(process.pid)
         finally:
