@@ -38,8 +38,8 @@ setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev
 
-# Indexes seeds/ on first run, then the Discord bot when DISCORD_TOKEN is set (env or .env),
-# else the terminal chat.
+# The worker (which indexes seeds/ on first run and does every update) as a child process, and
+# the Discord bot when DISCORD_TOKEN is set (env or .env), else the terminal chat.
 run: setup
 	$(BIN)/articlebot start
 

@@ -37,11 +37,11 @@ def write_jsonl(path: Path, megabytes: float) -> int:
 
 def build_once(path: Path, data_dir: Path) -> None:
     """In this process: `articlebot index build PATH` with the hash embedder."""
-    import index.engine
+    import index.encode.slot
     from bot.cli import main
     from tests.unit.conftest import HashEmbedder
 
-    index.engine.Embedder = lambda model, device="cpu": HashEmbedder()  # type: ignore[assignment,misc]
+    index.encode.slot.Embedder = lambda model, device="cpu": HashEmbedder()  # type: ignore[assignment,misc]
     started = time.perf_counter()
     code = main(["index", "build", str(path), "--data-dir", str(data_dir)])
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.render_text import render_result
-from index.engine import Engine
+from index.engine import Answering
 from index.errors import ArticlebotError
 
 _QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
 
 
-def chat(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
+def chat(engine: Answering, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty() and stdout.isatty()
     status = engine.status()
     if interactive:

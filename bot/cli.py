@@ -116,7 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "start",
         parents=[common],
-        help="index seeds/ if needed, then the Discord bot when DISCORD_TOKEN is set, else chat",
+        help="the worker, and the Discord bot when DISCORD_TOKEN is set, else the chat",
+    )
+    sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run the updates: jobs from the bot, feed polls, builds (started by `start`)",
     )
     feeds = sub.add_parser("feeds", help="follow news feeds")
     feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
@@ -399,10 +404,42 @@ def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_start(settings: Settings) -> int:
+    from bot.supervisor import start
+
+    _check_data_dir(settings.data_dir)
     if settings.discord_token:
-        return _cmd_run(settings)
+        return start(settings, lambda: _cmd_run(settings))
     print("DISCORD_TOKEN is not set: starting the terminal chat instead of the Discord bot.")
-    return _cmd_chat(settings)
+    return start(settings, lambda: _light_chat(settings))
+
+
+def _light_chat(settings: Settings) -> int:
+    """The chat beside a worker: the query side only, which follows the worker's builds."""
+    from bot.chat import chat
+    from index.engine import AnsweringEngine
+
+    return chat(AnsweringEngine(settings), sys.stdin, sys.stdout)
+
+
+def _cmd_worker(settings: Settings) -> int:
+    import signal
+
+    from index.worker import Worker
+
+    _check_data_dir(settings.data_dir)
+    worker = Worker(settings)
+
+    def stop(signum: int, frame: object) -> None:
+        log.info("stopping: the current job is finished or handed back")
+        worker.stop.set()
+        # A second signal ends the process at once; the job's lease then runs out.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    worker.run()
+    return EXIT_OK
 
 
 def _cmd_run(settings: Settings) -> int:
@@ -442,6 +479,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "eval": lambda: _cmd_eval(settings, args),
             "start": lambda: _cmd_start(settings),
             "run": lambda: _cmd_run(settings),
+            "worker": lambda: _cmd_worker(settings),
             "sync": lambda: _cmd_sync(settings, args),
             "feedback": lambda: _cmd_feedback(settings, args),
             "feeds": lambda: _cmd_feeds(settings, args),

@@ -23,7 +23,7 @@ from bot.discord_app.questions import QuestionGate
 from bot.discord_app.render import IndexFacts, answer_embed
 from bot.discord_app.render_conversation import followup_note, paged
 from bot.discord_app.scope import answer_scope, searched_collections
-from index.engine import Engine
+from index.engine import Answering
 from index.errors import UnknownAnswerError
 from index.models import FollowupResult, SearchFilters, SearchResult
 
@@ -75,11 +75,11 @@ class NextPage:
 
 
 # One of the pipeline's calls, with all but the question and its origin bound.
-Answering = Callable[[str, "AnswerOrigin"], Awaitable["AnswerMessage"]]
+AnswerCall = Callable[[str, "AnswerOrigin"], Awaitable["AnswerMessage"]]
 
 
 class AnswerPipeline:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Answering) -> None:
         self._engine = engine
 
     async def ask(self, question: str, origin: AnswerOrigin) -> AnswerMessage:
@@ -149,7 +149,7 @@ class AnswerPipeline:
 
 
 async def reply_with_answer(
-    message: discord.Message, question: str, gate: QuestionGate, answer: Answering, what: str
+    message: discord.Message, question: str, gate: QuestionGate, answer: AnswerCall, what: str
 ) -> None:
     """Answer a question asked in a message (a mention, a DM, a reply to an answer) with a
     reply in place; what went wrong is a reply too."""

@@ -1,53 +1,31 @@
-"""Index builds started from Discord: one at a time, with progress shown as message edits.
+"""Updates asked for from Discord, as jobs for the worker process, with their progress shown
+as message edits.
 
-The build runs in a worker thread (it embeds with the model for seconds or minutes); questions
-keep being answered from the live index meanwhile, and the engine swaps the new one in when it
-is complete.
+The bot submits the job and watches it from a thread (a query on the job every fraction of a
+second); questions keep being answered from the live index meanwhile, and the query side swaps
+the new index in when the worker publishes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any
 
 import discord
 
 from bot.discord_app.render import progress_line
-from index.engine import Engine
-from index.errors import BuildBusyError
-from index.models import BuildReport
+from index.errors import InputError
+from index.jobs import Job, JobDesk
 
 log = logging.getLogger(__name__)
 
 Show = Callable[[str], Awaitable[object]]
 
-
-class BuildGate:
-    """Admits one build at a time; a second request is refused at once with `BuildBusyError`.
-
-    The engine also locks the data directory (against a CLI build in another process), but it
-    only does so after reading every source; this answers "busy" before anything is done.
-    """
-
-    def __init__(self) -> None:
-        self._running = False
-
-    @property
-    def busy(self) -> bool:
-        return self._running
-
-    @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        if self._running:
-            raise BuildBusyError()
-        self._running = True
-        try:
-            yield
-        finally:
-            self._running = False
+# An interaction's followups (and its original response's edits) are valid 15 minutes.
+WATCH_SECONDS = 14 * 60.0
 
 
 class ProgressRelay:
@@ -99,7 +77,23 @@ class ProgressRelay:
             await asyncio.wait([self._task])
 
 
-async def rebuild(engine: Engine, show: Show, interval: float) -> BuildReport:
-    """An incremental build of everything (shared sources and every server's articles)."""
+async def watch(desk: JobDesk, job: Job, show: Show, interval: float) -> dict[str, Any]:
+    """The job's result once the worker has finished it, its progress shown meanwhile. The
+    watch ends before the interaction's followups expire; the job goes on regardless."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WATCH_SECONDS
+    shown: tuple[str, int, int] | None = None
     async with ProgressRelay(show, interval) as relay:
-        return await asyncio.to_thread(engine.rebuild, progress=relay)
+        while True:
+            view = await asyncio.to_thread(desk.look, job)
+            if view.step is not None and view.step != shown:
+                shown = view.step
+                relay(*shown)
+            if view.job.finished:
+                return desk.result(view.job)
+            if loop.time() > deadline:
+                raise InputError(
+                    "The update is still running; it will be in the index when it is done "
+                    "(see /index status)."
+                )
+            await asyncio.sleep(desk.watch_interval)

@@ -16,7 +16,6 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.answers import AnswerPipeline
-from bot.discord_app.builds import BuildGate
 from bot.discord_app.components import answer_id_in
 from bot.discord_app.feed_task import FeedTask
 from bot.discord_app.questions import QuestionGate
@@ -24,7 +23,7 @@ from bot.discord_app.tree import ArticleTree
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from index.engine import Engine
+    from index.engine import AnsweringEngine
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class ArticleBot(commands.Bot):
     def __init__(
         self,
         settings: Settings,
-        engine: Engine | None = None,
+        engine: AnsweringEngine | None = None,
         *,
         guild_ready_timeout: float = 2.0,
         progress_interval: float = 1.5,
@@ -59,13 +58,12 @@ class ArticleBot(commands.Bot):
         )
         self.settings = settings
         self._engine = engine
-        self.builds = BuildGate()
         self.questions = QuestionGate(settings)
         self.progress_interval = progress_interval
         self.feed_task = FeedTask(self)
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> AnsweringEngine:
         if self._engine is None:
             raise RuntimeError("the engine is attached before the bot connects")
         return self._engine
@@ -74,7 +72,7 @@ class ArticleBot(commands.Bot):
     def answers(self) -> AnswerPipeline:
         return AnswerPipeline(self.engine)
 
-    def attach_engine(self, engine: Engine) -> None:
+    def attach_engine(self, engine: AnsweringEngine) -> None:
         """Give the bot its engine; `serve` logs in first, so a bad token fails before the
         model is loaded."""
         self._engine = engine

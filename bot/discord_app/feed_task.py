@@ -1,9 +1,10 @@
-"""The bot's feed poller: one background task, started in `setup_hook`, that polls the due
-feeds every `feed_poll_minutes` (with jitter) and posts new headlines to each feed's channel.
+"""The bot's feed headlines: one background task, started in `setup_hook`, that posts the
+headlines the worker's polls recorded to each feed's channel.
 
-The poll itself (network, extraction, embedding) runs in a worker thread, never on the event
-loop. It takes the bot's build slot, so it never runs beside an admin's reindex; when the slot
-is busy the round is skipped and the next one catches up.
+The worker polls and indexes; the bot only reads the `headlines` table (a small SQLite query
+in a worker thread, every few seconds) and marks each one posted once its message is sent, so
+a headline is posted once even across restarts of either process (a crash between the send
+and the mark would post it again: the only repeat possible).
 """
 
 from __future__ import annotations
@@ -11,34 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.discord_app.render_feeds import headlines_embed
 from index.errors import ArticlebotError
-from index.models import FeedPollResult, PollReport
+from index.jobs import Headline, headline_of
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
 
 log = logging.getLogger(__name__)
 
+# How often the bot looks for headlines to post.
+CHECK_SECONDS = 2.0
+BATCH = 20
+
 
 class FeedTask:
-    def __init__(self, bot: ArticleBot) -> None:
+    def __init__(self, bot: ArticleBot, check_seconds: float = CHECK_SECONDS) -> None:
         self.bot = bot
-        self._wake = asyncio.Event()
+        self.check_seconds = check_seconds
         self._task: asyncio.Task[None] | None = None
-        self._rng = random.Random()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="feed-poller")
-
-    def wake(self) -> None:
-        """Poll now rather than at the next interval (a feed was just added)."""
-        self._wake.set()
+        self._task = asyncio.create_task(self._run(), name="feed-headlines")
 
     async def stop(self) -> None:
         if self._task is None:
@@ -50,40 +49,24 @@ class FeedTask:
 
     async def _run(self) -> None:
         await self.bot.wait_until_ready()
-        interval = self.bot.settings.feed_poll_minutes * 60
         while not self.bot.is_closed():
-            await self.poll_once()
-            # Jitter: bots started together do not poll the same sites in step.
-            delay = interval * self._rng.uniform(0.9, 1.1)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
+            await self.post_pending()
+            await asyncio.sleep(self.check_seconds)
 
-    async def poll_once(self) -> None:
+    async def post_pending(self) -> None:
+        queue = self.bot.engine.jobs.queue
         try:
-            report = await self._poll()
+            pending = await asyncio.to_thread(queue.unposted_headlines, BATCH)
         except ArticlebotError as error:
-            log.warning("feed poll skipped: %s", error)
+            log.warning("cannot read the headlines to post: %s", error)
             return
-        except Exception:
-            # The loop must outlive any one poll; the next round tries again.
-            log.exception("feed poll failed")
-            return
-        for result in report.feeds if report is not None else ():
-            if result.added and result.feed.channel_id:
-                await self._post(result, result.feed.channel_id)
+        for headline in pending:
+            await self._post(headline)
+            await asyncio.to_thread(queue.mark_posted, headline.id)
 
-    async def _poll(self) -> PollReport | None:
-        engine = self.bot.engine
-        if not await asyncio.to_thread(engine.feeds_due):
-            return None
-        if self.bot.builds.busy:
-            log.info("feed poll skipped: a build is running")
-            return None
-        with self.bot.builds.hold():
-            return await asyncio.to_thread(engine.poll_feeds)
-
-    async def _post(self, result: FeedPollResult, channel_id: int) -> None:
+    async def _post(self, headline: Headline) -> None:
+        result = headline_of(headline.body)
+        channel_id = headline.channel_id
         try:
             channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
             if not isinstance(channel, discord.abc.Messageable):
@@ -93,6 +76,7 @@ class FeedTask:
                 embed=headlines_embed(result), allowed_mentions=discord.AllowedMentions.none()
             )
         except discord.HTTPException as error:
+            # A channel gone or closed to the bot: the headline is dropped, not retried forever.
             log.warning(
                 "feed %s: cannot post to channel %s: %s", result.feed.url, channel_id, error
             )

@@ -1,9 +1,10 @@
 """Start-up and shutdown of the Discord bot (`articlebot run`), and `articlebot sync`.
 
 `serve` is the one async main: it points discord.py at the configured endpoints, logs in (a
-rejected token fails here, in a second, before the model is loaded), loads the engine in a
-worker thread, connects, and closes cleanly on SIGINT or SIGTERM. Whatever goes wrong at
-start-up ends as one line on stderr that says what to do; the token is never part of it.
+rejected token fails here, in a second, before the index is loaded), loads the query side in a
+worker thread (no torch, no readers: the worker process does every update), connects, and
+closes cleanly on SIGINT or SIGTERM. Whatever goes wrong at start-up ends as one line on stderr
+that says what to do; the token is never part of it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -22,11 +24,15 @@ import yarl
 from bot.discord_app.client import ArticleBot
 from bot.discord_app.sync import sync_tree
 from config.settings import Settings
-from index.engine import Engine, ensure_index
+from index.engine import AnsweringEngine
 from index.errors import ArticlebotError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "trafilatura", "feedparser")
+# How often a bot started before the first index looks for it.
+INDEX_WAIT_SECONDS = 1.0
 
 
 def run_bot(settings: Settings) -> int:
@@ -96,8 +102,11 @@ async def serve(settings: Settings) -> int:
     stop = _stop_on_signals()
     async with ArticleBot(settings) as bot:
         await bot.login(settings.discord_token or "")
-        engine = await _unless_stopped(asyncio.to_thread(_load_engine, settings), stop)
+        halt = threading.Event()
+        loading = asyncio.to_thread(_load_engine, settings, halt)
+        engine = await _unless_stopped(loading, stop)
         if engine is None:
+            halt.set()
             log.info("stopped before connecting")
             return 0
         bot.attach_engine(engine)
@@ -111,14 +120,27 @@ async def serve(settings: Settings) -> int:
             stopping.cancel()
         # Re-raises what ended the connection (e.g. a refused intent); None after close().
         await connection
+    # The answering process must never have loaded the update side's libraries.
+    log.info("heavy modules loaded: %s", ", ".join(heavy_modules()) or "none")
     log.info("stopped")
     return 0
 
 
-def _load_engine(settings: Settings) -> Engine:
-    """Blocking: loads the model and, on a first run, indexes the shared sources."""
-    engine = Engine(settings)
-    ensure_index(engine)
+def heavy_modules() -> list[str]:
+    """Which of the libraries only the worker needs this process has imported."""
+    return [name for name in HEAVY_MODULES if name in sys.modules]
+
+
+def _load_engine(settings: Settings, halt: threading.Event) -> AnsweringEngine | None:
+    """Blocking: the query side over the published index. On a first run the worker builds
+    it (`articlebot start` runs one); this waits until it is there."""
+    engine = AnsweringEngine(settings)
+    if not engine.has_index():
+        log.info("no index yet: waiting for the worker (articlebot worker) to build it")
+        while not engine.has_index():
+            if halt.wait(INDEX_WAIT_SECONDS):
+                return None
+    engine.searcher()
     return engine
 
 

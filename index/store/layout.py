@@ -13,7 +13,6 @@ at any point leaves CURRENT naming the previous, complete generation.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import shutil
@@ -22,8 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.errors import BuildBusyError, IndexCorruptError, IndexMissingError
+from index.store.locks import exclusive
 
 CURRENT_NAME = "CURRENT"
+BUILD_LOCK_NAME = ".build.lock"
 STORE_NAME = "articles.sqlite"
 VECTORS_NAME = "vectors.faiss"
 LEXICAL_NAME = "lexical"
@@ -54,16 +55,8 @@ class DataDir:
     @contextlib.contextmanager
     def build_lock(self) -> Iterator[None]:
         """One build at a time per data directory, across processes."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".build.lock").open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BuildBusyError() from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with exclusive(self.root / BUILD_LOCK_NAME, BuildBusyError):
+            yield
 
     def new_build_folder(self) -> Path:
         for stale in self.root.glob(".build-*"):

@@ -14,6 +14,7 @@ web server for `/articles add url:`).
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from index.encode.embedder import Embedder
 from index.encode.export import ExportableEmbedder, query_model_for_build
 from index.encode.onnx import QueryModelRecord
 from index.engine import Engine, ensure_index
+from index.worker import Worker
 from tests.discord.fake_discord import FakeDiscord
 
 FAKE_TOKEN = "fake-bot-token.for-tests"
@@ -133,7 +135,7 @@ def engine(
         return query_model_for_build(model, query_model_cache, build)
 
     # The real export, made once per session instead of once per test's data directory.
-    monkeypatch.setattr("index.engine.query_model_for_build", place)
+    monkeypatch.setattr("index.updating.query_model_for_build", place)
     engine = Engine(bot_settings, embedder=embedder)
     ensure_index(engine)
     return engine
@@ -144,9 +146,13 @@ async def running_articlebot(
     fake: FakeDiscord, settings: Settings, engine: Engine
 ) -> AsyncIterator[ArticleBot]:
     """The bot, connected to the fake, with its commands synced globally (as `articlebot
-    sync` would), closed afterwards."""
+    sync` would), closed afterwards; beside it the worker that runs the updates it asks for
+    (in a thread here, sharing the engine's model: `test_run_process` runs the real two)."""
     point_discord_at(settings)
     bot = ArticleBot(settings, engine, guild_ready_timeout=0.1, progress_interval=0.05)
+    worker = Worker(settings, engine.updates)
+    working = threading.Thread(target=worker.run, name="worker", daemon=True)
+    working.start()
     runner = asyncio.create_task(bot.start(settings.discord_token or ""))
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -161,6 +167,8 @@ async def running_articlebot(
     finally:
         await bot.close()
         await asyncio.wait_for(runner, STARTUP)
+        worker.stop.set()
+        await asyncio.to_thread(working.join, STARTUP)
 
 
 @pytest.fixture

@@ -131,7 +131,7 @@ async def test_removing_a_feed_offers_this_servers_feeds_and_drops_their_article
     )
     await finished(added, "Following Herald")
     await eventually(
-        lambda: articlebot.engine.list_feeds()[0].items == 1 and not articlebot.builds.busy,
+        lambda: articlebot.engine.list_feeds()[0].items == 1 and not articlebot.engine.jobs.busy(),
         "the first poll",
         ANSWER,
     )

@@ -1,5 +1,5 @@
-"""The real processes: `articlebot sync` and `articlebot run`, pointed at the fake through
-DISCORD_API_BASE and DISCORD_GATEWAY_URL, exactly as an operator would put a proxy in front.
+"""The real processes: `articlebot sync`, and `articlebot start` (the bot and its worker),
+pointed at the fake through DISCORD_API_BASE and DISCORD_GATEWAY_URL, as an operator would.
 
 The bot answers a slash command and a mention, stops cleanly on SIGTERM, and never prints its
 token; a missing or rejected token ends with one line that says what to do.
@@ -94,16 +94,20 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     assert fake.token not in output
     assert "Traceback" not in output
     assert "INFO bot.discord_app.main: stopping: closing the Discord connection" in output
-    assert output.rstrip().endswith("INFO bot.discord_app.main: stopped")
+    assert "INFO bot.discord_app.main: stopped" in output
+    # The worker is stopped after the bot, by the process that started it.
+    assert output.rstrip().endswith("stopped")
     # Nothing was synced on start: only the one `articlebot sync` above.
     assert len(fake.find_requests("PUT", r"/applications/\d+/commands")) == 1
 
 
 async def _start_bot(tmp_path: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """`articlebot start`: the bot, and the worker it runs as a child (which builds the first
+    index and does every update)."""
     with log.open("ab") as sink:
         return await asyncio.create_subprocess_exec(
             ARTICLEBOT,
-            "run",
+            "start",
             "--data-dir",
             str(tmp_path / "data"),
             cwd=tmp_path,

@@ -55,6 +55,6 @@ def shared_model(
     def place(model: ExportableEmbedder, cache: Path, build: Path) -> QueryModelRecord:
         return query_model_for_build(model, query_model_cache, build)
 
-    monkeypatch.setattr("index.engine.Embedder", load)
-    monkeypatch.setattr("index.engine.query_model_for_build", place)
+    monkeypatch.setattr("index.encode.slot.Embedder", load)
+    monkeypatch.setattr("index.updating.query_model_for_build", place)
     return embedder

@@ -93,5 +93,5 @@ def hash_model(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def load(model: str = "", device: str = "cpu") -> HashEmbedder:
         return HashEmbedder()
 
-    monkeypatch.setattr("index.engine.Embedder", load)
+    monkeypatch.setattr("index.encode.slot.Embedder", load)
     monkeypatch.setenv("ARTICLEBOT_ONNX_QUERIES", "false")

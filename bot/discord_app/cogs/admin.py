@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.builds import rebuild
+from bot.discord_app.builds import watch
 from bot.discord_app.choices import article_choices
 from bot.discord_app.guards import MANAGE_SERVER, require_manage_server
 from bot.discord_app.render import (
@@ -28,15 +28,13 @@ from bot.discord_app.render import (
 from bot.discord_app.safe_text import clip
 from bot.discord_app.scope import own_collection
 from index.errors import InputError
-from index.models import SHARED_COLLECTION, Article, BuildReport, ParsedArticle, SourceProblem
+from index.jobs import ArticleRemoved, ArticlesAdded, Job, ReindexDone
+from index.models import SHARED_COLLECTION, Article
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
 
 log = logging.getLogger(__name__)
-
-
-Parsed = tuple[list[ParsedArticle], list[SourceProblem]]
 
 
 class Admin(commands.Cog):
@@ -59,9 +57,10 @@ class Admin(commands.Cog):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return require_manage_server(interaction)
 
-    async def _rebuild(self, interaction: discord.Interaction) -> BuildReport:
-        return await rebuild(
-            self.bot.engine,
+    async def _watch(self, interaction: discord.Interaction, job: Job) -> dict[str, Any]:
+        return await watch(
+            self.bot.engine.jobs,
+            job,
             lambda line: interaction.edit_original_response(content=line),
             self.bot.progress_interval,
         )
@@ -72,11 +71,11 @@ class Admin(commands.Cog):
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def reindex(self, interaction: discord.Interaction) -> None:
-        with self.bot.builds.hold():
-            await interaction.response.send_message(
-                "Reindexing: reading the article sources…", ephemeral=True
-            )
-            report = await self._rebuild(interaction)
+        job = await asyncio.to_thread(self.bot.engine.jobs.reindex)
+        await interaction.response.send_message(
+            "Reindexing: reading the article sources…", ephemeral=True
+        )
+        report = ReindexDone.of(await self._watch(interaction, job)).build
         log.info("server %s: reindex by %s", interaction.guild_id, interaction.user.id)
         await interaction.edit_original_response(content=build_summary(report))
 
@@ -96,67 +95,46 @@ class Admin(commands.Cog):
         if file is not None and file.size > limit:
             raise InputError(f"{file.filename}: too large ({file.size} bytes, limit {limit}).")
         collection = own_collection(_guild_id(interaction))
-        with self.bot.builds.hold():
-            what = file.filename if file is not None else url
-            await interaction.response.send_message(
-                f"Reading {clip(what or '', 300)}…", ephemeral=True
-            )
-            if file is not None:
-                parsed, problems = await self._read_file(file, collection)
-            else:
-                parsed, problems = await self._read_url(url or "", collection)
-            added = await asyncio.to_thread(self.bot.engine.add_articles, collection, parsed)
-            report = await self._rebuild(interaction)
+        what = file.filename if file is not None else url
+        await interaction.response.send_message(f"Reading {clip(what or '', 300)}…", ephemeral=True)
+        # The bytes go into the job; the worker reads them in its isolated reader.
+        desk = self.bot.engine.jobs
+        if file is not None:
+            data = await self._download(file)
+            job = await asyncio.to_thread(desk.add_upload, collection, file.filename, data)
+        else:
+            job = await asyncio.to_thread(desk.add_link, collection, (url or "").strip())
+        done = ArticlesAdded.of(await self._watch(interaction, job))
         log.info(
-            "server %s: %s added %d articles", interaction.guild_id, interaction.user.id, len(added)
+            "server %s: %s added %d articles",
+            interaction.guild_id,
+            interaction.user.id,
+            len(done.added),
         )
-        await interaction.edit_original_response(content=added_summary(added, problems, report))
+        await interaction.edit_original_response(
+            content=added_summary(done.added, done.problems, done.build)
+        )
 
-    async def _read_file(self, file: discord.Attachment, collection: str) -> Parsed:
+    async def _download(self, file: discord.Attachment) -> bytes:
         limit = self.bot.settings.max_attachment_bytes
         data = await file.read()
         if len(data) > limit:
             raise InputError(f"{file.filename}: too large ({len(data)} bytes, limit {limit}).")
-        name = file.filename
-        parsed, problems = await asyncio.to_thread(
-            self.bot.engine.read_upload, data, name, collection
-        )
-        if not parsed:
-            reasons = "; ".join(p.reason for p in problems[:3])
-            raise InputError(f"{name}: no article could be read ({reasons}).")
-        return parsed, problems
-
-    async def _read_url(self, url: str, collection: str) -> Parsed:
-        s = self.bot.settings
-        fetch = asyncio.to_thread(
-            self.bot.engine.read_link,
-            url.strip(),
-            max_bytes=min(s.max_attachment_bytes, s.max_article_bytes),
-            timeout=s.fetch_timeout,
-            allow_private=s.allow_private_urls,
-            collection=collection,
-        )
-        # The fetch has a deadline for the whole download; this one also covers starting the
-        # reading process and parsing, so nothing holds the build slot past it.
-        deadline = s.fetch_timeout + 1
-        try:
-            article = await asyncio.wait_for(fetch, deadline)
-        except TimeoutError:
-            raise InputError(f"{url}: no complete answer within {deadline:g} s") from None
-        return [article], []
+        return data
 
     @articles.command(name="remove", description="Remove one of this server's articles")
     @app_commands.describe(article="Pick one as you type, or give its id from /articles list")
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         collection = own_collection(_guild_id(interaction))
-        with self.bot.builds.hold():
-            await interaction.response.send_message("Removing the article…", ephemeral=True)
-            removed = await asyncio.to_thread(
-                self.bot.engine.remove_article, collection, article.strip()
-            )
-            report = await self._rebuild(interaction)
-        log.info("server %s: %s removed %s", interaction.guild_id, interaction.user.id, removed.id)
-        await interaction.edit_original_response(content=removed_summary(removed, report))
+        job = await asyncio.to_thread(
+            self.bot.engine.jobs.remove_article, collection, article.strip()
+        )
+        await interaction.response.send_message("Removing the article…", ephemeral=True)
+        done = ArticleRemoved.of(await self._watch(interaction, job))
+        log.info(
+            "server %s: %s removed %s", interaction.guild_id, interaction.user.id, done.removed.id
+        )
+        await interaction.edit_original_response(content=removed_summary(done.removed, done.build))
 
     @remove.autocomplete("article")
     async def _complete_article(
@@ -188,9 +166,10 @@ class Admin(commands.Cog):
 
     @index.command(name="status", description="What the index holds and when it was built")
     async def status(self, interaction: discord.Interaction) -> None:
-        status = await asyncio.to_thread(self.bot.engine.status)
+        engine = self.bot.engine
+        status, busy = await asyncio.to_thread(lambda: (engine.status(), engine.jobs.busy()))
         collection = own_collection(_guild_id(interaction))
-        embed = status_embed(status, collection, self.bot.builds.busy)
+        embed = status_embed(status, collection, busy)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

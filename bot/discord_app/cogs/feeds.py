@@ -1,24 +1,24 @@
 """`/feeds add|remove|list`: the news feeds a server follows. Manage Server only, checked in
 code as well as by `default_permissions` (which a server can override). A server's feeds fill
-its own collection; the bot's feed task polls them."""
+its own collection; the worker polls them and the bot's feed task posts their headlines."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.builds import rebuild
+from bot.discord_app.builds import watch
 from bot.discord_app.guards import MANAGE_SERVER, require_manage_server
 from bot.discord_app.render import build_summary
 from bot.discord_app.render_feeds import feed_added_text, feed_name, feed_page, feed_removed_text
 from bot.discord_app.safe_text import one_line
 from bot.discord_app.scope import own_collection
-from index.errors import InputError
+from index.jobs import FeedAdded, FeedRemoved, Job
 
 if TYPE_CHECKING:
     from bot.discord_app.client import ArticleBot
@@ -42,6 +42,14 @@ class Feeds(commands.Cog):
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return require_manage_server(interaction)
 
+    async def _watch(self, interaction: discord.Interaction, job: Job) -> dict[str, Any]:
+        return await watch(
+            self.bot.engine.jobs,
+            job,
+            lambda line: interaction.edit_original_response(content=line),
+            self.bot.progress_interval,
+        )
+
     @feeds.command(name="add", description="Follow a news feed (or a site that links to one)")
     @app_commands.describe(
         url="The feed's address, or the site's page", channel="Post new headlines here"
@@ -54,33 +62,23 @@ class Feeds(commands.Cog):
     ) -> None:
         collection = own_collection(_guild_id(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
-        deadline = self.bot.settings.fetch_timeout * 2 + 1
-        work = asyncio.to_thread(
-            self.bot.engine.add_feed, collection, url.strip(), channel.id if channel else None
+        job = await asyncio.to_thread(
+            self.bot.engine.jobs.add_feed, collection, url.strip(), channel.id if channel else None
         )
-        try:
-            info = await asyncio.wait_for(work, deadline)
-        except TimeoutError:
-            raise InputError(f"{url}: no complete answer within {deadline:g} s") from None
+        # The worker fetches the feed to check it, then polls it at once.
+        info = FeedAdded.of(await self._watch(interaction, job)).info
         log.info("server %s: %s follows %s", interaction.guild_id, interaction.user.id, info.url)
-        self.bot.feed_task.wake()
         await interaction.edit_original_response(content=feed_added_text(info))
 
     @feeds.command(name="remove", description="Stop following a feed and drop its articles")
     @app_commands.describe(feed="Pick one as you type, or give its id from /feeds list")
     async def remove(self, interaction: discord.Interaction, feed: str) -> None:
         collection = own_collection(_guild_id(interaction))
-        with self.bot.builds.hold():
-            await interaction.response.send_message("Removing the feed…", ephemeral=True)
-            info = await asyncio.to_thread(self.bot.engine.remove_feed, collection, feed.strip())
-            summary = None
-            if info.items:
-                report = await rebuild(
-                    self.bot.engine,
-                    lambda line: interaction.edit_original_response(content=line),
-                    self.bot.progress_interval,
-                )
-                summary = build_summary(report, 1000)
+        job = await asyncio.to_thread(self.bot.engine.jobs.remove_feed, collection, feed.strip())
+        await interaction.response.send_message("Removing the feed…", ephemeral=True)
+        done = FeedRemoved.of(await self._watch(interaction, job))
+        info = done.info
+        summary = build_summary(done.build, 1000) if done.build is not None else None
         log.info(
             "server %s: %s removed feed %s", interaction.guild_id, interaction.user.id, info.url
         )

@@ -1,0 +1,78 @@
+"""Every file name of the data directory, in one place.
+
+data/
+  CURRENT, gen-*/, .build-*/   the published index (index/store/layout.py)
+  .build.lock                  held while a build runs
+  .feeds.lock                  held while a feed poll runs
+  .feeds-pending               a poll stored changes that are not built yet
+  .query-models/               ONNX query models, shared by generations
+  library/                     articles server admins added
+  feeds.sqlite                 followed feeds and their articles
+  url-cache.sqlite             validators and bodies of fetched URL sources
+  answers.sqlite               answers sent, for their buttons
+  feedback.sqlite              votes and unanswered questions
+  jobs.sqlite                  the queue between the bot and the worker
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.encode.export import CACHE_DIR
+from index.store.answers import ANSWERS_NAME
+from index.store.feedback import FEEDBACK_NAME
+from index.store.feeds import FEEDS_NAME
+from index.store.layout import BUILD_LOCK_NAME, CURRENT_NAME
+from index.store.url_cache import URL_CACHE_NAME
+
+JOBS_NAME = "jobs.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class DataFiles:
+    root: Path
+
+    @property
+    def current(self) -> Path:
+        return self.root / CURRENT_NAME
+
+    @property
+    def build_lock(self) -> Path:
+        return self.root / BUILD_LOCK_NAME
+
+    @property
+    def poll_lock(self) -> Path:
+        return self.root / ".feeds.lock"
+
+    @property
+    def poll_pending(self) -> Path:
+        return self.root / ".feeds-pending"
+
+    @property
+    def query_models(self) -> Path:
+        return self.root / CACHE_DIR
+
+    @property
+    def library(self) -> Path:
+        return self.root / "library"
+
+    @property
+    def feeds(self) -> Path:
+        return self.root / FEEDS_NAME
+
+    @property
+    def url_cache(self) -> Path:
+        return self.root / URL_CACHE_NAME
+
+    @property
+    def answers(self) -> Path:
+        return self.root / ANSWERS_NAME
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / FEEDBACK_NAME
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / JOBS_NAME

@@ -1,0 +1,280 @@
+"""The update side: reading sources (in the isolated reader), admin-added articles, feeds and
+their polls, index builds. It loads torch for embedding and trafilatura/feedparser for
+reading, so only the worker (and the command line) holds it; an answering process never does.
+
+A build publishes a new index state (CURRENT); answering processes pick it up themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from config.settings import Settings
+from index.build import QueryModelMaker, build_index
+from index.encode.embedder import Embedder
+from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.encode.slot import EmbedderSlot
+from index.errors import PollBusyError
+from index.ingest.canonical import canonical_url
+from index.models import (
+    SHARED_COLLECTION,
+    Article,
+    BuildReport,
+    FeedInfo,
+    ParsedArticle,
+    PollReport,
+    Progress,
+    ReadReport,
+    SourceProblem,
+)
+from index.store.feeds import FeedStore
+from index.store.files import DataFiles
+from index.store.layout import DataDir
+from index.store.library import Library
+from index.store.locks import exclusive
+from index.store.url_cache import UrlCache
+from index.text.passages import PassagePlan
+
+# The readers and feed parsing (trafilatura, feedparser) are imported inside the methods that
+# read, so importing this module costs nothing until something is read.
+if TYPE_CHECKING:
+    from index.ingest.feeds import FetchLimits
+    from index.ingest.isolation import ReadBounds
+
+log = logging.getLogger(__name__)
+
+
+def plan_from(settings: Settings) -> PassagePlan:
+    return PassagePlan(
+        max_sentences=settings.passage_sentences,
+        max_tokens=settings.max_passage_tokens,
+        overlap=settings.passage_overlap,
+    )
+
+
+def read_bounds_from(settings: Settings) -> ReadBounds:
+    from index.ingest.isolation import ReadBounds
+
+    return ReadBounds(seconds=settings.read_timeout, memory_bytes=settings.read_memory_mb * 2**20)
+
+
+class Updater:
+    """Everything that changes the articles or the index."""
+
+    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
+        self.settings = settings
+        self.models = models or EmbedderSlot(settings.model)
+        self.files = DataFiles(settings.data_dir)
+        self.library = Library(settings.data_dir)
+        self.feeds = FeedStore(settings.data_dir)
+        self.url_cache = UrlCache(settings.data_dir)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The sentence-transformers model (torch), loaded on first use."""
+        return self.models.get()
+
+    def _query_model_maker(self) -> QueryModelMaker | None:
+        embedder = self.embedder
+        if not isinstance(embedder, ExportableEmbedder):
+            return None
+        cache = self.files.query_models
+        return lambda build: query_model_for_build(embedder, cache, build)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def read(self, sources: Sequence[str] | None = None) -> ReadReport:
+        """The operator's sources (settings, or those given), every admin-added article and
+        every feed article. URL sources are fetched conditionally: an unchanged page comes
+        from the cache."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import read_sources
+
+        s = self.settings
+        # One reading process for the whole build; each file is bounded in time and memory.
+        with ReaderProcess(read_bounds_from(s)) as reader:
+            report = read_sources(
+                sources if sources else s.sources,
+                max_bytes=s.max_article_bytes,
+                max_collection_bytes=s.max_collection_bytes,
+                timeout=s.fetch_timeout,
+                allow_private=True,
+                run=reader.run,
+                fetch=self.url_cache.fetch,
+            )
+        report.articles.extend(self.library.read_all())
+        report.articles.extend(self.feeds.articles())
+        return report
+
+    def read_upload(
+        self, data: bytes, name: str, collection: str
+    ) -> tuple[list[ParsedArticle], list[SourceProblem]]:
+        """Articles in one uploaded file, named `name`, for `collection`; nothing is stored.
+
+        The bytes are untrusted: they are parsed in a child process, bounded in time and
+        memory, so a hostile file costs the caller an `InputError`, never the process."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import iter_bytes, split_items
+
+        job = functools.partial(
+            iter_bytes, data, name, name, name, collection, self.settings.max_article_bytes
+        )
+        with ReaderProcess(read_bounds_from(self.settings)) as reader:
+            return split_items(reader.run(job, name))
+
+    def read_link(
+        self, url: str, *, max_bytes: int, timeout: float, allow_private: bool, collection: str
+    ) -> ParsedArticle:
+        """The article at `url`, fetched under the given guard and parsed in a bounded child
+        process; nothing is stored."""
+        from index.ingest.isolation import ReaderProcess
+        from index.ingest.readers import read_url
+
+        with ReaderProcess(read_bounds_from(self.settings)) as reader:
+            return read_url(
+                url,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private=allow_private,
+                collection=collection,
+                run=reader.run,
+            )
+
+    # --- builds -----------------------------------------------------------------------------
+
+    def rebuild(
+        self, sources: Sequence[str] | None = None, progress: Progress | None = None
+    ) -> BuildReport:
+        # The lock is taken before reading, so a second build says "busy" at once instead of
+        # after fetching every source.
+        with DataDir(self.settings.data_dir).build_lock():
+            report = self.read(sources)
+            return self.build_from(report.articles, report, progress, lock_held=True)
+
+    def build_from(
+        self,
+        articles: Sequence[ParsedArticle],
+        read_report: ReadReport | None = None,
+        progress: Progress | None = None,
+        lock_held: bool = False,
+    ) -> BuildReport:
+        return build_index(
+            self.settings.data_dir,
+            articles,
+            self.embedder,
+            plan_from(self.settings),
+            batch_size=self.settings.batch_size,
+            problems=read_report.problems if read_report else (),
+            progress=progress,
+            lock_held=lock_held,
+            query_model=self._query_model_maker(),
+            approximate_from=self.settings.approximate_from or None,
+        )
+
+    # --- articles ---------------------------------------------------------------------------
+
+    def add_articles(self, collection: str, articles: list[ParsedArticle]) -> list[Article]:
+        return self.library.add(collection, articles)
+
+    def remove_article(self, collection: str, article_id: str) -> Article:
+        return self.library.remove(collection, article_id)
+
+    def list_articles(self, collection: str) -> list[Article]:
+        return [p.article for p in self.library.articles(collection)]
+
+    # --- feeds ------------------------------------------------------------------------------
+
+    def fetch_limits(self, collection: str) -> FetchLimits:
+        """The operator's own feeds may be on a private network; servers' feeds may not,
+        unless the operator allowed private addresses."""
+        from index.ingest.feeds import FetchLimits
+
+        s = self.settings
+        return FetchLimits(
+            max_bytes=s.max_article_bytes,
+            timeout=s.fetch_timeout,
+            allow_private=collection == SHARED_COLLECTION or s.allow_private_urls,
+        )
+
+    def add_feed(self, collection: str, url: str, channel_id: int | None = None) -> FeedInfo:
+        """Follow the feed at `url` (or the one a site's page links to) in `collection`.
+
+        It is fetched once to check it is a feed; its entries come in at the next poll."""
+        from index.ingest.feeds import fetch_feed
+
+        url = url.strip()
+        fetched = fetch_feed(url, self.fetch_limits(collection), discover=True)
+        title = fetched.feed.title if fetched.feed is not None else None
+        feed = self.feeds.add_feed(collection, fetched.url, title, channel_id, _now())
+        log.info("%s: following feed %s", collection, fetched.url)
+        return self.feeds.info(feed)
+
+    def remove_feed(self, collection: str, feed: str) -> FeedInfo:
+        """Stop following a feed (by id or URL) and drop its articles; the caller rebuilds."""
+        row = self.feeds.find_feed(collection, feed)
+        info = self.feeds.info(row)
+        removed = self.feeds.remove_feed(row)
+        log.info("%s: removed feed %s and its %d articles", collection, row.url, removed)
+        return info
+
+    def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
+        self._follow_settings_feeds()
+        return [self.feeds.info(f) for f in self.feeds.feeds(collection)]
+
+    def poll_feeds(self, collection: str | None = None, force: bool = False) -> PollReport:
+        """Poll every due feed (all with `force`), add their new articles, prune by retention,
+        then rebuild once, embedding only new passages."""
+        from index.poll import FeedPoller, PollPolicy
+
+        # One poll at a time per data directory, across processes (the worker and cron).
+        with exclusive(self.files.poll_lock, PollBusyError):
+            self._follow_settings_feeds()
+            s = self.settings
+            poller = FeedPoller(
+                self.feeds,
+                PollPolicy(
+                    interval=timedelta(minutes=s.feed_poll_minutes),
+                    max_new_entries=s.feed_max_new_entries,
+                    max_age_days=s.feed_max_age_days,
+                    max_articles=s.feed_max_articles,
+                ),
+                self.fetch_limits,
+                self._hand_added_urls,
+            )
+            outcome = poller.poll(collection, force, _now())
+            report = PollReport(feeds=outcome.results, pruned=outcome.pruned)
+            # A change stored by a poll whose build did not finish is built by the next one.
+            pending = self.files.poll_pending
+            if outcome.changed:
+                pending.touch()
+            if pending.exists():
+                report.build = self.rebuild()
+                pending.unlink()
+            return report
+
+    def feeds_due(self) -> bool:
+        """Whether a poll now would fetch anything (or finish a build a poll left undone)."""
+        self._follow_settings_feeds()
+        return bool(self.feeds.due(None, _now(), force=False)) or self.files.poll_pending.exists()
+
+    def _follow_settings_feeds(self) -> None:
+        if self.settings.feeds:
+            urls = [url.strip() for url in self.settings.feeds]
+            self.feeds.ensure_feeds(SHARED_COLLECTION, urls, _now())
+
+    def _hand_added_urls(self, collection: str) -> set[str]:
+        if collection == SHARED_COLLECTION:
+            return set()
+        return {
+            canonical_url(p.article.url)
+            for p in self.library.articles(collection)
+            if p.article.url and p.article.url.startswith(("http://", "https://"))
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,136 @@
+"""The job queue's contract: states, leases, busy and joined submissions, headlines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.errors import BuildBusyError
+from index.store.jobs import MAX_ATTEMPTS, JobKind, JobState, SqliteJobQueue
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def queue(tmp_path: Path, clock: Clock) -> SqliteJobQueue:
+    return SqliteJobQueue(tmp_path / "jobs.sqlite", clock)
+
+
+def test_a_job_goes_from_queued_to_running_to_done_with_its_progress_and_result(
+    queue: SqliteJobQueue,
+) -> None:
+    job = queue.submit(JobKind.ADD_UPLOAD, {"collection": "guild:1", "name": "a.txt"}, b"body")
+
+    claimed = queue.claim("w1", lease=60)
+    assert claimed is not None and claimed.id == job.id
+    assert queue.payload(job.id) == b"body"
+    assert queue.heartbeat(job.id, "w1", 60, '{"stage": "embedding", "done": 1, "total": 2}')
+    running = queue.get(job.id)
+    assert queue.finish(job.id, "w1", {"added": 1})
+
+    done = queue.get(job.id)
+    assert (job.state, running.state, done.state) == (
+        JobState.QUEUED,
+        JobState.RUNNING,
+        JobState.DONE,
+    )
+    assert running.progress == '{"stage": "embedding", "done": 1, "total": 2}'
+    assert done.result == {"added": 1} and done.finished
+    # The uploaded bytes are not kept once the job has ended.
+    assert queue.payload(job.id) is None
+    assert queue.claim("w1", lease=60) is None
+
+
+def test_a_job_whose_worker_died_is_claimed_again_after_its_lease(
+    queue: SqliteJobQueue, clock: Clock
+) -> None:
+    job = queue.submit(JobKind.REINDEX, {})
+    assert queue.claim("dead", lease=60) is not None
+    clock.now += 30
+    early = queue.claim("w2", lease=60)
+    clock.now += 31
+
+    again = queue.claim("w2", lease=60)
+
+    assert early is None
+    assert again is not None and again.id == job.id and again.attempts == 2
+    # The first worker lost the job: it can no longer change it.
+    assert not queue.heartbeat(job.id, "dead", 60, None)
+    assert not queue.finish(job.id, "dead", {})
+    assert queue.finish(job.id, "w2", {"ok": True})
+    assert queue.get(job.id).result == {"ok": True}
+
+
+def test_a_job_that_kills_its_worker_every_time_fails_after_the_last_attempt(
+    queue: SqliteJobQueue, clock: Clock
+) -> None:
+    job = queue.submit(JobKind.ADD_LINK, {"collection": "guild:1", "url": "http://x"})
+    for _ in range(MAX_ATTEMPTS):
+        assert queue.claim("w", lease=10) is not None
+        clock.now += 11
+
+    assert queue.claim("w", lease=10) is None
+    failed = queue.get(job.id)
+    assert failed.state is JobState.FAILED
+    assert failed.error is not None and "too many times" in failed.error
+
+
+def test_a_released_job_is_claimed_again_at_once_without_counting_an_attempt(
+    queue: SqliteJobQueue,
+) -> None:
+    job = queue.submit(JobKind.POLL, {})
+    assert queue.claim("w1", lease=60) is not None
+
+    assert queue.release(job.id, "w1")
+    again = queue.claim("w2", lease=60)
+
+    assert again is not None and again.id == job.id and again.attempts == 1
+
+
+def test_a_second_reindex_is_busy_while_one_is_queued_or_running(queue: SqliteJobQueue) -> None:
+    first = queue.submit(JobKind.REINDEX, {})
+    with pytest.raises(BuildBusyError):
+        queue.submit(JobKind.REINDEX, {})
+    assert queue.claim("w", lease=60) is not None
+    with pytest.raises(BuildBusyError):
+        queue.submit(JobKind.REINDEX, {})
+    queue.finish(first.id, "w", {})
+
+    assert queue.submit(JobKind.REINDEX, {}).id != first.id
+
+
+def test_a_poll_joins_a_queued_poll_and_jobs_wait_in_order(queue: SqliteJobQueue) -> None:
+    upload = queue.submit(JobKind.ADD_UPLOAD, {"collection": "c", "name": "n"}, b"x")
+    poll = queue.submit(JobKind.POLL, {})
+
+    joined = queue.submit(JobKind.POLL, {})
+
+    assert joined.id == poll.id
+    assert queue.ahead_of(poll.id) == 1 and queue.ahead_of(upload.id) == 0
+    claimed = queue.claim("w", lease=60)
+    assert claimed is not None and claimed.id == upload.id
+
+
+def test_headlines_are_handed_out_until_marked_posted(queue: SqliteJobQueue) -> None:
+    queue.add_headline(42, {"feed": {"url": "http://a"}, "added": []})
+    queue.add_headline(43, {"feed": {"url": "http://b"}, "added": []})
+
+    first = queue.unposted_headlines(10)
+    queue.mark_posted(first[0].id)
+    rest = queue.unposted_headlines(10)
+
+    assert [h.channel_id for h in first] == [42, 43]
+    assert [h.channel_id for h in rest] == [43]
+    assert rest[0].body == {"feed": {"url": "http://b"}, "added": []}
