@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -217,16 +217,16 @@ def _old_vectors(
     return out, count
 
 
-def _carry_query_model(previous: _Previous, build: Path) -> dict[str, object]:
-    """The previous state's query model, hard-linked into the new state folder."""
-    record = QueryModelRecord.from_manifest(previous.manifest.query_model)
+def carry_query_model(folder: Path, manifest: Manifest, build: Path) -> dict[str, Any]:
+    """The query model of the state in `folder`, hard-linked into the new state `build`."""
+    record = QueryModelRecord.from_manifest(manifest.query_model)
     if record is None or record.file is None:
-        return dict(previous.manifest.query_model)
-    model_dir = (previous.folder / record.file).parent
+        return dict(manifest.query_model)
+    model_dir = (folder / record.file).parent
     for path in model_dir.rglob("*"):
         if path.is_file():
-            link_or_copy(path, build / path.relative_to(previous.folder))
-    return dict(previous.manifest.query_model)
+            link_or_copy(path, build / path.relative_to(folder))
+    return dict(manifest.query_model)
 
 
 def build_index(
@@ -373,9 +373,9 @@ def build_index(
             collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
         build = layout.new_build_folder()
         write_state(build, state)
-        record: dict[str, object] = {}
+        record: dict[str, Any] = {}
         if previous is not None and previous.manifest.query_model:
-            record = _carry_query_model(previous, build)
+            record = carry_query_model(previous.folder, previous.manifest, build)
         elif query_model is not None:
             record = query_model(build).to_json()
         write_manifest(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.build import EncodesText, build_index
+from index.merge import MergePolicy, merge_segments
 from index.models import Article, ParsedArticle
 from index.query.searcher import Searcher, SearchTuning
 from index.store.layout import DataDir
@@ -156,3 +157,54 @@ def test_deleted_rows_are_never_returned_and_k_is_filled(
                 )
     finally:
         searcher.close()
+
+
+def test_a_merge_drops_deleted_rows_and_answers_the_same(
+    tmp_path: Path, hash_embedder: EncodesText
+) -> None:
+    data_dir = tmp_path / "data"
+    live = {n: article(n) for n in range(6)}
+    build_index(data_dir, list(live.values()), hash_embedder, PLAN)
+    for step in range(3):
+        live[50 + step] = article(50 + step)
+        live[step] = article(step, version=1)
+        build_index(data_dir, list(live.values()), hash_embedder, PLAN)
+    before = DataDir(data_dir).current()
+    reader = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0))
+    report = merge_segments(data_dir, policy=MergePolicy(factor=2, floor=10_000))
+    assert report.merged == 4 and report.dropped > 0
+    state = read_state(DataDir(data_dir).current())
+    assert len(state.segments) == 1 and not state.segments[0].deleted
+    expected = answers(fresh(tmp_path, hash_embedder, list(live.values())), hash_embedder)
+    assert_same(answers(data_dir, hash_embedder), expected)
+    # A reader of the state before the merge keeps reading its files.
+    assert before.is_dir()
+    assert reader.search(QUESTIONS[0], k=3, apply_threshold=False).hits
+    reader.close()
+    assert merge_segments(data_dir).merged == 0
+
+
+def test_ivf_takes_appends_and_a_merge_retrains_when_the_lists_drift(
+    tmp_path: Path, hash_embedder: EncodesText
+) -> None:
+    data_dir = tmp_path / "data"
+    live = {n: article(n) for n in range(10)}
+    build_index(data_dir, list(live.values()), hash_embedder, PLAN, approximate_from=1)
+    trained = read_state(DataDir(data_dir).current())
+    assert trained.quantizer is not None
+    for n in range(10, 40):
+        live[n] = article(n)
+    build_index(data_dir, list(live.values()), hash_embedder, PLAN, approximate_from=1)
+    appended = read_state(DataDir(data_dir).current())
+    # New vectors go to the trained lists: no retraining on update.
+    assert (appended.quantizer, len(appended.segments)) == (trained.quantizer, 2)
+    searcher = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0, max_shared=10))
+    try:
+        assert searcher._vectors.approximate
+        assert len(searcher.search(QUESTIONS[1], k=10, apply_threshold=False).hits) == 10
+    finally:
+        searcher.close()
+    report = merge_segments(data_dir, approximate_from=1)
+    assert report.retrained and "drifted" in report.reason
+    merged = read_state(DataDir(data_dir).current())
+    assert merged.quantizer != trained.quantizer and len(merged.segments) == 1
