@@ -78,6 +78,7 @@ from index.store.feeds import FeedStore
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest
+from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.store.vectors import search_on_one_thread
 from index.text.passages import PassagePlan
@@ -454,6 +455,7 @@ class Engine:
                 allow_private=True,
                 run=reader.run,
                 fetch=self.url_cache.fetch,
+                cache=SourceCache(self.data_dir),
             )
         report.articles.extend(self.library.read_all())
         report.articles.extend(self.feeds.articles())
