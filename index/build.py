@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -283,124 +283,228 @@ def build_index(
                 report.seconds = time.perf_counter() - started
                 return report
 
-        stored_articles: list[StoredArticle] = []
-        stored_passages: list[StoredPassage] = []
-        documents: list[str] = []
-        for row, (p, d) in enumerate(fresh):
-            stored_articles.append(StoredArticle(row, p.article, d, p.origin, p.also_in))
-            for passage in make_passages(
-                p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
-            ):
-                passage_text = passage.text_of(p.article.text)
-                doc = document_text(p.article.title, passage_text, p.article.date)
-                stored_passages.append(
-                    StoredPassage(
-                        row=len(stored_passages),
-                        article_row=row,
-                        char_start=passage.char_start,
-                        char_end=passage.char_end,
-                        sentences=passage.sentences,
-                        digest=_digest(embedder.name, doc),
-                        text_key=passage_text_key(passage_text),
-                    )
-                )
-                documents.append(doc)
-            if progress is not None:
-                progress("splitting", row + 1, len(fresh))
-
-        vectors = np.empty((len(documents), embedder.dimension), dtype=np.float32)
-        reuse, gone_passages = (
-            _old_vectors(data_dir, previous, gone) if previous is not None else ({}, 0)
+        _apply(
+            data_dir,
+            _Change(current, previous, fresh, gone, source_digest, len(parsed)),
+            embedder,
+            plan,
+            report,
+            _Options(batch_size, progress, query_model, approximate_from),
         )
-        missing = []
-        for i, stored in enumerate(stored_passages):
-            known = reuse.get(stored.digest)
-            if known is None:
-                missing.append(i)
-            else:
-                vectors[i] = known
-        kept_passages = previous.manifest.passages - gone_passages if previous is not None else 0
-        report.embedded = len(missing)
-        report.reused = len(documents) - len(missing) + kept_passages
-        done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress("embedding", done, len(missing))
-
-        if missing:
-            vectors[missing] = embedder.encode([documents[i] for i in missing], batch_size, advance)
-
-        if progress is not None:
-            progress("saving", 0, 1)
-        segments = _next_segments(previous, gone)
-        quantizer = previous.state.quantizer if previous is not None else None
-        trained_on = previous.state.trained_on if previous is not None else 0
-        imbalance = previous.state.trained_imbalance if previous is not None else 1.0
-        total = kept_passages + len(documents)
-        trained_here = (
-            approximate_from is not None
-            and quantizer is None
-            and not segments
-            and total >= approximate_from
-            and len(vectors) > 0
-        )
-        if trained_here:
-            # A build from nothing trains the IVF centres on its own vectors; an update keeps
-            # the state's search kind until a merge decides (see index/merge.py).
-            quantizer = write_quantizer(data_dir, VectorIndex.train(vectors))
-            trained_on = len(vectors)
-        centroids = read_centroids(data_dir, quantizer) if quantizer is not None else None
-        lists = assign_lists(centroids, vectors) if centroids is not None else None
-        if trained_here and lists is not None and centroids is not None:
-            imbalance = imbalance_of(lists, len(centroids))
-        if stored_articles:
-            segments.append(
-                write_segment(
-                    data_dir,
-                    NewSegment(
-                        stored_articles, stored_passages, vectors, Postings.of(documents), lists
-                    ),
-                )
-            )
-        state = IndexState(tuple(segments), quantizer, trained_on, imbalance)
-        collections = dict(previous.manifest.collections) if previous is not None else {}
-        for a in gone:
-            collections[a.collection] -= 1
-        for p, _ in fresh:
-            collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
-        build = layout.new_build_folder()
-        write_state(build, state)
-        record: dict[str, Any] = {}
-        if previous is not None and previous.manifest.query_model:
-            record = carry_query_model(previous.folder, previous.manifest, build)
-        elif query_model is not None:
-            record = query_model(build).to_json()
-        write_manifest(
-            build,
-            Manifest(
-                model=embedder.name,
-                dimension=embedder.dimension,
-                passages=total,
-                articles=len(parsed),
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                source_digest=source_digest,
-                passage_plan=asdict(plan),
-                versions=_versions(),
-                files=checksum_folder(build),
-                collections={c: n for c, n in collections.items() if n > 0},
-                query_model=record,
-            ),
-        )
-        report.generation = layout.publish(build)
-        collect_garbage(data_dir, [report.generation, *([current] if current else [])])
-        report.passages = total
-        if progress is not None:
-            progress("saving", 1, 1)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def update_index(
+    data_dir: Path,
+    embedder: EncodesText,
+    plan: PassagePlan,
+    *,
+    add: Sequence[ParsedArticle] = (),
+    remove: Collection[str] = (),
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    lock_held: bool = False,
+    query_model: QueryModelMaker | None = None,
+    approximate_from: int | None = None,
+) -> BuildReport:
+    """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
+    leaving every other article as it is: the work is in what changes, not in the
+    collection (no source is read, no other passage is touched). What `build_index` would
+    do with the live articles plus `add` minus `remove`."""
+    started = time.perf_counter()
+    layout = DataDir(data_dir)
+    report = BuildReport()
+    with contextlib.nullcontext() if lock_held else layout.build_lock():
+        parsed = _dedupe(add, report.problems)
+        current = layout.current_or_none()
+        previous = _previous(data_dir, current, embedder.name, embedder.dimension, plan)
+        live = previous.articles if previous is not None else {}
+        wanted = {a: old.digest for a, old in live.items() if a not in remove}
+        fresh: list[tuple[ParsedArticle, str]] = []
+        for p in parsed:
+            d = article_digest(p)
+            old = live.get(p.article.id)
+            if old is None:
+                report.added_articles += 1
+            elif old.digest != d:
+                report.changed_articles += 1
+            if old is None or old.digest != d:
+                fresh.append((p, d))
+            wanted[p.article.id] = d
+        gone = [a for article_id, a in live.items() if wanted.get(article_id) != a.digest]
+        report.removed_articles = sum(1 for article_id in live if article_id not in wanted)
+        report.articles = len(wanted)
+        if previous is not None and not fresh and not gone:
+            report.up_to_date = True
+            report.passages = previous.manifest.passages
+            report.generation = previous.folder
+        else:
+            source_digest = _digest(
+                embedder.name, json.dumps(asdict(plan), sort_keys=True), *sorted(wanted.values())
+            )
+            _apply(
+                data_dir,
+                _Change(current, previous, fresh, gone, source_digest, len(wanted)),
+                embedder,
+                plan,
+                report,
+                _Options(batch_size, progress, query_model, approximate_from),
+            )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What an update does: the articles to write (with their digests) and those leaving."""
+
+    current: Path | None
+    previous: _Previous | None
+    fresh: list[tuple[ParsedArticle, str]]
+    gone: list[_LiveArticle]
+    source_digest: str
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    batch_size: int = 32
+    progress: Progress | None = None
+    query_model: QueryModelMaker | None = None
+    approximate_from: int | None = None
+
+
+def _apply(
+    data_dir: Path,
+    change: _Change,
+    embedder: EncodesText,
+    plan: PassagePlan,
+    report: BuildReport,
+    options: _Options,
+) -> None:
+    """Writes `change` as one new segment and deletions, and publishes the new state."""
+    previous, current, fresh, gone = change.previous, change.current, change.fresh, change.gone
+    progress, batch_size = options.progress, options.batch_size
+    query_model, approximate_from = options.query_model, options.approximate_from
+    source_digest = change.source_digest
+    stored_articles: list[StoredArticle] = []
+    stored_passages: list[StoredPassage] = []
+    documents: list[str] = []
+    for row, (p, d) in enumerate(fresh):
+        stored_articles.append(StoredArticle(row, p.article, d, p.origin, p.also_in))
+        for passage in make_passages(
+            p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
+        ):
+            passage_text = passage.text_of(p.article.text)
+            doc = document_text(p.article.title, passage_text, p.article.date)
+            stored_passages.append(
+                StoredPassage(
+                    row=len(stored_passages),
+                    article_row=row,
+                    char_start=passage.char_start,
+                    char_end=passage.char_end,
+                    sentences=passage.sentences,
+                    digest=_digest(embedder.name, doc),
+                    text_key=passage_text_key(passage_text),
+                )
+            )
+            documents.append(doc)
+        if progress is not None:
+            progress("splitting", row + 1, len(fresh))
+
+    vectors = np.empty((len(documents), embedder.dimension), dtype=np.float32)
+    reuse, gone_passages = (
+        _old_vectors(data_dir, previous, gone) if previous is not None else ({}, 0)
+    )
+    missing = []
+    for i, stored in enumerate(stored_passages):
+        known = reuse.get(stored.digest)
+        if known is None:
+            missing.append(i)
+        else:
+            vectors[i] = known
+    kept_passages = previous.manifest.passages - gone_passages if previous is not None else 0
+    report.embedded = len(missing)
+    report.reused = len(documents) - len(missing) + kept_passages
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("embedding", done, len(missing))
+
+    if missing:
+        vectors[missing] = embedder.encode([documents[i] for i in missing], batch_size, advance)
+
+    if progress is not None:
+        progress("saving", 0, 1)
+    segments = _next_segments(previous, gone)
+    quantizer = previous.state.quantizer if previous is not None else None
+    trained_on = previous.state.trained_on if previous is not None else 0
+    imbalance = previous.state.trained_imbalance if previous is not None else 1.0
+    total = kept_passages + len(documents)
+    trained_here = (
+        approximate_from is not None
+        and quantizer is None
+        and not segments
+        and total >= approximate_from
+        and len(vectors) > 0
+    )
+    if trained_here:
+        # A build from nothing trains the IVF centres on its own vectors; an update keeps
+        # the state's search kind until a merge decides (see index/merge.py).
+        quantizer = write_quantizer(data_dir, VectorIndex.train(vectors))
+        trained_on = len(vectors)
+    centroids = read_centroids(data_dir, quantizer) if quantizer is not None else None
+    lists = assign_lists(centroids, vectors) if centroids is not None else None
+    if trained_here and lists is not None and centroids is not None:
+        imbalance = imbalance_of(lists, len(centroids))
+    if stored_articles:
+        segments.append(
+            write_segment(
+                data_dir,
+                NewSegment(
+                    stored_articles, stored_passages, vectors, Postings.of(documents), lists
+                ),
+            )
+        )
+    state = IndexState(tuple(segments), quantizer, trained_on, imbalance)
+    collections = dict(previous.manifest.collections) if previous is not None else {}
+    for a in gone:
+        collections[a.collection] -= 1
+    for p, _ in fresh:
+        collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
+    layout = DataDir(data_dir)
+    build = layout.new_build_folder()
+    write_state(build, state)
+    record: dict[str, Any] = {}
+    if previous is not None and previous.manifest.query_model:
+        record = carry_query_model(previous.folder, previous.manifest, build)
+    elif query_model is not None:
+        record = query_model(build).to_json()
+    write_manifest(
+        build,
+        Manifest(
+            model=embedder.name,
+            dimension=embedder.dimension,
+            passages=total,
+            articles=change.articles,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source_digest=source_digest,
+            passage_plan=asdict(plan),
+            versions=_versions(),
+            files=checksum_folder(build),
+            collections={c: n for c, n in collections.items() if n > 0},
+            query_model=record,
+        ),
+    )
+    report.generation = layout.publish(build)
+    collect_garbage(data_dir, [report.generation, *([current] if current else [])])
+    report.passages = total
+    if progress is not None:
+        progress("saving", 1, 1)
 
 
 def _next_segments(previous: _Previous | None, gone: Sequence[_LiveArticle]) -> list[SegmentRef]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.build import EncodesText, build_index
+from index.build import EncodesText, build_index, update_index
 from index.merge import MergePolicy, merge_segments
 from index.models import Article, ParsedArticle
 from index.query.searcher import Searcher, SearchTuning
@@ -208,3 +208,22 @@ def test_ivf_takes_appends_and_a_merge_retrains_when_the_lists_drift(
     assert report.retrained and "drifted" in report.reason
     merged = read_state(DataDir(data_dir).current())
     assert merged.quantizer != trained.quantizer and len(merged.segments) == 1
+
+
+def test_update_index_adds_and_removes_without_the_rest(
+    tmp_path: Path, hash_embedder: EncodesText
+) -> None:
+    data_dir = tmp_path / "data"
+    base = [article(n) for n in range(8)]
+    build_index(data_dir, base, hash_embedder, PLAN)
+    report = update_index(
+        data_dir, hash_embedder, PLAN, add=[article(20), article(1, version=3)], remove={"a2"}
+    )
+    assert (report.added_articles, report.changed_articles, report.removed_articles) == (1, 1, 1)
+    expected = [a for a in base if a.article.id not in {"a1", "a2"}]
+    expected += [article(20), article(1, version=3)]
+    assert_same(
+        answers(data_dir, hash_embedder),
+        answers(fresh(tmp_path, hash_embedder, expected), hash_embedder),
+    )
+    assert build_index(data_dir, expected, hash_embedder, PLAN).up_to_date
