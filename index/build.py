@@ -12,22 +12,38 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from index.encode.onnx import QueryModelRecord
 from index.errors import ArticlebotError
 from index.models import BuildReport, ParsedArticle, Progress, SourceProblem
-from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key, write_store
-from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.store.lexical import LexicalIndex
+from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key
+from index.store.layout import STORE_NAME, DataDir
+from index.store.lexical import Postings
 from index.store.manifest import Manifest, checksum_folder, read_manifest, write_manifest
+from index.store.segments import (
+    VECTORS_ARRAY,
+    IndexState,
+    NewSegment,
+    SegmentRef,
+    assign_lists,
+    collect_garbage,
+    imbalance_of,
+    link_or_copy,
+    read_centroids,
+    read_state,
+    segment_folder,
+    write_quantizer,
+    write_segment,
+    write_state,
+)
 from index.store.vectors import VectorIndex
 from index.text.passages import PassagePlan, make_passages
 
@@ -131,29 +147,86 @@ def _dedupe(
     return kept
 
 
-def _previous_vectors(
-    folder: Path | None, model: str, dimension: int
-) -> tuple[dict[str, int], VectorIndex | None, dict[str, str]]:
-    """Digest -> row of the live generation's vectors, when it was built with this model."""
+@dataclass(frozen=True, slots=True)
+class _LiveArticle:
+    segment: int
+    row: int
+    digest: str
+    collection: str
+
+
+@dataclass(slots=True)
+class _Previous:
+    """The live state an update starts from, when it was built with the same model and plan."""
+
+    folder: Path
+    manifest: Manifest
+    state: IndexState
+    articles: dict[str, _LiveArticle]
+
+
+def _previous(
+    root: Path, folder: Path | None, model: str, dimension: int, plan: PassagePlan
+) -> _Previous | None:
     if folder is None:
-        return {}, None, {}
+        return None
     try:
         manifest = read_manifest(folder)
+        state = read_state(folder)
+        if (manifest.model, manifest.dimension) != (model, dimension):
+            return None
+        if manifest.passage_plan != asdict(plan):
+            return None
+        articles: dict[str, _LiveArticle] = {}
+        for i, ref in enumerate(state.segments):
+            deleted = set(ref.deleted)
+            store = Store(segment_folder(root, ref.name) / STORE_NAME)
+            try:
+                for row, article_id, digest, collection in store.article_index():
+                    if row not in deleted:
+                        articles[article_id] = _LiveArticle(i, row, digest, collection)
+            finally:
+                store.close()
+    except (ArticlebotError, KeyError) as exc:
+        log.warning("previous index not reusable, building afresh: %s", exc)
+        return None
+    return _Previous(folder, manifest, state, articles)
+
+
+def _old_vectors(
+    root: Path, previous: _Previous, gone: list[_LiveArticle]
+) -> tuple[dict[str, np.ndarray], int]:
+    """Digest -> vector of the passages of articles leaving the index (changed ones come back
+    with most of their passages unchanged), and how many passages leave."""
+    out: dict[str, np.ndarray] = {}
+    count = 0
+    by_segment: dict[int, list[int]] = {}
+    for a in gone:
+        by_segment.setdefault(a.segment, []).append(a.row)
+    for i, rows in by_segment.items():
+        folder = segment_folder(root, previous.state.segments[i].name)
         store = Store(folder / STORE_NAME)
         try:
-            digests = store.passage_digests()
-            article_digests = store.article_digests()
+            found = store.passage_digests_of(rows)
         finally:
             store.close()
-        if manifest.model != model or manifest.dimension != dimension:
-            return {}, None, article_digests
-        vectors = VectorIndex.load(folder / VECTORS_NAME)
-    except ArticlebotError as exc:
-        log.warning("previous index not reusable, embedding everything: %s", exc)
-        return {}, None, {}
-    if len(vectors) != len(digests):
-        return {}, None, article_digests
-    return {d: i for i, d in enumerate(digests)}, vectors, article_digests
+        count += len(found)
+        vectors = np.load(folder / VECTORS_ARRAY, mmap_mode="r")
+        for row, digest in found:
+            out[digest] = np.array(vectors[row], dtype=np.float32)
+    return out, count
+
+
+def carry_query_model(folder: Path, manifest: Manifest, build: Path) -> dict[str, Any]:
+    """The query model of the state in `folder`, hard-linked into the new state `build`."""
+    record = QueryModelRecord.from_manifest(manifest.query_model)
+    if record is None or record.file is None:
+        return dict(manifest.query_model)
+    model_dir = (folder / record.file).parent
+    for path in model_dir.rglob("*"):
+        if path.is_file():
+            link_or_copy(path, build / path.relative_to(folder))
+    return dict(manifest.query_model)
 
 
 def build_index(
@@ -185,103 +258,265 @@ def build_index(
             embedder.name, json.dumps(asdict(plan), sort_keys=True), *sorted(digests)
         )
         current = layout.current_or_none()
-        reuse, previous, previous_articles = _previous_vectors(
-            current, embedder.name, embedder.dimension
-        )
+        previous = _previous(data_dir, current, embedder.name, embedder.dimension, plan)
+        live = previous.articles if previous is not None else {}
         report.articles = len(parsed)
+        fresh: list[tuple[ParsedArticle, str]] = []
         for p, d in zip(parsed, digests, strict=True):
-            old = previous_articles.get(p.article.id)
+            old = live.get(p.article.id)
             if old is None:
                 report.added_articles += 1
-            elif old != d:
+            elif old.digest != d:
                 report.changed_articles += 1
-        report.removed_articles = len(set(previous_articles) - {p.article.id for p in parsed})
-        if current is not None and previous is not None:
-            manifest = read_manifest(current)
+            if old is None or old.digest != d:
+                fresh.append((p, d))
+        wanted = {p.article.id: d for p, d in zip(parsed, digests, strict=True)}
+        gone = [a for article_id, a in live.items() if wanted.get(article_id) != a.digest]
+        report.removed_articles = sum(1 for article_id in live if article_id not in wanted)
+        if previous is not None:
             # An index from before query models gets one (every vector reused).
-            wants_query_model = query_model is not None and not manifest.query_model
-            if manifest.source_digest == source_digest and not wants_query_model:
+            wants_query_model = query_model is not None and not previous.manifest.query_model
+            if not fresh and not gone and not wants_query_model:
                 report.up_to_date = True
-                report.passages = manifest.passages
-                report.generation = current
+                report.passages = previous.manifest.passages
+                report.generation = previous.folder
                 report.seconds = time.perf_counter() - started
                 return report
 
-        stored_articles: list[StoredArticle] = []
-        stored_passages: list[StoredPassage] = []
-        documents: list[str] = []
-        for row, (p, d) in enumerate(zip(parsed, digests, strict=True)):
-            stored_articles.append(StoredArticle(row, p.article, d, p.origin, p.also_in))
-            for passage in make_passages(
-                p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
-            ):
-                passage_text = passage.text_of(p.article.text)
-                doc = document_text(p.article.title, passage_text, p.article.date)
-                stored_passages.append(
-                    StoredPassage(
-                        row=len(stored_passages),
-                        article_row=row,
-                        char_start=passage.char_start,
-                        char_end=passage.char_end,
-                        sentences=passage.sentences,
-                        digest=_digest(embedder.name, doc),
-                        text_key=passage_text_key(passage_text),
-                    )
-                )
-                documents.append(doc)
-            if progress is not None:
-                progress("splitting", row + 1, len(parsed))
-
-        vectors = np.empty((len(documents), embedder.dimension), dtype=np.float32)
-        missing = [i for i, p in enumerate(stored_passages) if p.digest not in reuse]
-        if previous is not None and len(missing) < len(documents):
-            old_vectors = previous.vectors()
-            present = [i for i, p in enumerate(stored_passages) if p.digest in reuse]
-            vectors[present] = old_vectors[[reuse[stored_passages[i].digest] for i in present]]
-        report.reused = len(documents) - len(missing)
-        report.embedded = len(missing)
-        done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress("embedding", done, len(missing))
-
-        if missing:
-            vectors[missing] = embedder.encode([documents[i] for i in missing], batch_size, advance)
-
-        if progress is not None:
-            progress("saving", 0, 1)
-        build = layout.new_build_folder()
-        write_store(build / STORE_NAME, stored_articles, stored_passages)
-        approximate = approximate_from is not None and len(vectors) >= approximate_from
-        VectorIndex.build(vectors, embedder.dimension, approximate).save(build / VECTORS_NAME)
-        (build / LEXICAL_NAME).mkdir()
-        LexicalIndex.build(documents).save(build / LEXICAL_NAME)
-        record = query_model(build) if query_model is not None else None
-        collections: dict[str, int] = {}
-        for a in stored_articles:
-            collections[a.article.collection] = collections.get(a.article.collection, 0) + 1
-        write_manifest(
-            build,
-            Manifest(
-                model=embedder.name,
-                dimension=embedder.dimension,
-                passages=len(stored_passages),
-                articles=len(stored_articles),
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                source_digest=source_digest,
-                passage_plan=asdict(plan),
-                versions=_versions(),
-                files=checksum_folder(build),
-                collections=collections,
-                query_model=record.to_json() if record is not None else {},
-            ),
+        _apply(
+            data_dir,
+            _Change(current, previous, fresh, gone, source_digest, len(parsed)),
+            embedder,
+            plan,
+            report,
+            _Options(batch_size, progress, query_model, approximate_from),
         )
-        report.generation = layout.publish(build)
-        report.passages = len(stored_passages)
-        if progress is not None:
-            progress("saving", 1, 1)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def update_index(
+    data_dir: Path,
+    embedder: EncodesText,
+    plan: PassagePlan,
+    *,
+    add: Sequence[ParsedArticle] = (),
+    remove: Collection[str] = (),
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    lock_held: bool = False,
+    query_model: QueryModelMaker | None = None,
+    approximate_from: int | None = None,
+) -> BuildReport:
+    """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
+    leaving every other article as it is: the work is in what changes, not in the
+    collection (no source is read, no other passage is touched). What `build_index` would
+    do with the live articles plus `add` minus `remove`."""
+    started = time.perf_counter()
+    layout = DataDir(data_dir)
+    report = BuildReport()
+    with contextlib.nullcontext() if lock_held else layout.build_lock():
+        parsed = _dedupe(add, report.problems)
+        current = layout.current_or_none()
+        previous = _previous(data_dir, current, embedder.name, embedder.dimension, plan)
+        live = previous.articles if previous is not None else {}
+        wanted = {a: old.digest for a, old in live.items() if a not in remove}
+        fresh: list[tuple[ParsedArticle, str]] = []
+        for p in parsed:
+            d = article_digest(p)
+            old = live.get(p.article.id)
+            if old is None:
+                report.added_articles += 1
+            elif old.digest != d:
+                report.changed_articles += 1
+            if old is None or old.digest != d:
+                fresh.append((p, d))
+            wanted[p.article.id] = d
+        gone = [a for article_id, a in live.items() if wanted.get(article_id) != a.digest]
+        report.removed_articles = sum(1 for article_id in live if article_id not in wanted)
+        report.articles = len(wanted)
+        if previous is not None and not fresh and not gone:
+            report.up_to_date = True
+            report.passages = previous.manifest.passages
+            report.generation = previous.folder
+        else:
+            source_digest = _digest(
+                embedder.name, json.dumps(asdict(plan), sort_keys=True), *sorted(wanted.values())
+            )
+            _apply(
+                data_dir,
+                _Change(current, previous, fresh, gone, source_digest, len(wanted)),
+                embedder,
+                plan,
+                report,
+                _Options(batch_size, progress, query_model, approximate_from),
+            )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What an update does: the articles to write (with their digests) and those leaving."""
+
+    current: Path | None
+    previous: _Previous | None
+    fresh: list[tuple[ParsedArticle, str]]
+    gone: list[_LiveArticle]
+    source_digest: str
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    batch_size: int = 32
+    progress: Progress | None = None
+    query_model: QueryModelMaker | None = None
+    approximate_from: int | None = None
+
+
+def _apply(
+    data_dir: Path,
+    change: _Change,
+    embedder: EncodesText,
+    plan: PassagePlan,
+    report: BuildReport,
+    options: _Options,
+) -> None:
+    """Writes `change` as one new segment and deletions, and publishes the new state."""
+    previous, current, fresh, gone = change.previous, change.current, change.fresh, change.gone
+    progress, batch_size = options.progress, options.batch_size
+    query_model, approximate_from = options.query_model, options.approximate_from
+    source_digest = change.source_digest
+    stored_articles: list[StoredArticle] = []
+    stored_passages: list[StoredPassage] = []
+    documents: list[str] = []
+    for row, (p, d) in enumerate(fresh):
+        stored_articles.append(StoredArticle(row, p.article, d, p.origin, p.also_in))
+        for passage in make_passages(
+            p.article.id, p.article.text, p.excluded, plan, embedder.count_tokens
+        ):
+            passage_text = passage.text_of(p.article.text)
+            doc = document_text(p.article.title, passage_text, p.article.date)
+            stored_passages.append(
+                StoredPassage(
+                    row=len(stored_passages),
+                    article_row=row,
+                    char_start=passage.char_start,
+                    char_end=passage.char_end,
+                    sentences=passage.sentences,
+                    digest=_digest(embedder.name, doc),
+                    text_key=passage_text_key(passage_text),
+                )
+            )
+            documents.append(doc)
+        if progress is not None:
+            progress("splitting", row + 1, len(fresh))
+
+    vectors = np.empty((len(documents), embedder.dimension), dtype=np.float32)
+    reuse, gone_passages = (
+        _old_vectors(data_dir, previous, gone) if previous is not None else ({}, 0)
+    )
+    missing = []
+    for i, stored in enumerate(stored_passages):
+        known = reuse.get(stored.digest)
+        if known is None:
+            missing.append(i)
+        else:
+            vectors[i] = known
+    kept_passages = previous.manifest.passages - gone_passages if previous is not None else 0
+    report.embedded = len(missing)
+    report.reused = len(documents) - len(missing) + kept_passages
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("embedding", done, len(missing))
+
+    if missing:
+        vectors[missing] = embedder.encode([documents[i] for i in missing], batch_size, advance)
+
+    if progress is not None:
+        progress("saving", 0, 1)
+    segments = _next_segments(previous, gone)
+    quantizer = previous.state.quantizer if previous is not None else None
+    trained_on = previous.state.trained_on if previous is not None else 0
+    imbalance = previous.state.trained_imbalance if previous is not None else 1.0
+    total = kept_passages + len(documents)
+    trained_here = (
+        approximate_from is not None
+        and quantizer is None
+        and not segments
+        and total >= approximate_from
+        and len(vectors) > 0
+    )
+    if trained_here:
+        # A build from nothing trains the IVF centres on its own vectors; an update keeps
+        # the state's search kind until a merge decides (see index/merge.py).
+        quantizer = write_quantizer(data_dir, VectorIndex.train(vectors))
+        trained_on = len(vectors)
+    centroids = read_centroids(data_dir, quantizer) if quantizer is not None else None
+    lists = assign_lists(centroids, vectors) if centroids is not None else None
+    if trained_here and lists is not None and centroids is not None:
+        imbalance = imbalance_of(lists, len(centroids))
+    if stored_articles:
+        segments.append(
+            write_segment(
+                data_dir,
+                NewSegment(
+                    stored_articles, stored_passages, vectors, Postings.of(documents), lists
+                ),
+            )
+        )
+    state = IndexState(tuple(segments), quantizer, trained_on, imbalance)
+    collections = dict(previous.manifest.collections) if previous is not None else {}
+    for a in gone:
+        collections[a.collection] -= 1
+    for p, _ in fresh:
+        collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
+    layout = DataDir(data_dir)
+    build = layout.new_build_folder()
+    write_state(build, state)
+    record: dict[str, Any] = {}
+    if previous is not None and previous.manifest.query_model:
+        record = carry_query_model(previous.folder, previous.manifest, build)
+    elif query_model is not None:
+        record = query_model(build).to_json()
+    write_manifest(
+        build,
+        Manifest(
+            model=embedder.name,
+            dimension=embedder.dimension,
+            passages=total,
+            articles=change.articles,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source_digest=source_digest,
+            passage_plan=asdict(plan),
+            versions=_versions(),
+            files=checksum_folder(build),
+            collections={c: n for c, n in collections.items() if n > 0},
+            query_model=record,
+        ),
+    )
+    report.generation = layout.publish(build)
+    collect_garbage(data_dir, [report.generation, *([current] if current else [])])
+    report.passages = total
+    if progress is not None:
+        progress("saving", 1, 1)
+
+
+def _next_segments(previous: _Previous | None, gone: Sequence[_LiveArticle]) -> list[SegmentRef]:
+    """The previous state's segments with `gone` as deletions; wholly deleted ones dropped."""
+    if previous is None:
+        return []
+    deleted: dict[int, set[int]] = {}
+    for a in gone:
+        deleted.setdefault(a.segment, set()).add(a.row)
+    out = []
+    for i, ref in enumerate(previous.state.segments):
+        rows = set(ref.deleted) | deleted.get(i, set())
+        if len(rows) < ref.articles:
+            out.append(SegmentRef(ref.name, ref.passages, ref.articles, tuple(sorted(rows))))
+    return out

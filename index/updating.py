@@ -20,6 +20,7 @@ from index.encode.export import ExportableEmbedder, query_model_for_build
 from index.encode.slot import EmbedderSlot
 from index.errors import PollBusyError
 from index.ingest.canonical import canonical_url
+from index.merge import merge_segments
 from index.models import (
     SHARED_COLLECTION,
     Article,
@@ -36,6 +37,7 @@ from index.store.files import DataFiles
 from index.store.layout import DataDir
 from index.store.library import Library
 from index.store.locks import exclusive
+from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
 
@@ -105,6 +107,7 @@ class Updater:
                 allow_private=True,
                 run=reader.run,
                 fetch=self.url_cache.fetch,
+                cache=SourceCache(self.settings.data_dir),
             )
         report.articles.extend(self.library.read_all())
         report.articles.extend(self.feeds.articles())
@@ -162,7 +165,7 @@ class Updater:
         progress: Progress | None = None,
         lock_held: bool = False,
     ) -> BuildReport:
-        return build_index(
+        report = build_index(
             self.settings.data_dir,
             articles,
             self.embedder,
@@ -174,6 +177,15 @@ class Updater:
             query_model=self._query_model_maker(),
             approximate_from=self.settings.approximate_from or None,
         )
+        if not report.up_to_date:
+            # Each update adds a segment; the tiered policy merges small ones as they pile up
+            # (quick, reading nothing, when none is due), so questions search few segments.
+            merge_segments(
+                self.settings.data_dir,
+                approximate_from=self.settings.approximate_from or None,
+                lock_held=lock_held,
+            )
+        return report
 
     # --- articles ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +41,7 @@ from index.models import (
     SourceProblem,
     Span,
 )
+from index.store.source_cache import SourceCache, stat_of
 
 # Re-exported: evaluation datasets are collections of records too.
 __all__ = ["article_from_record"]
@@ -349,12 +351,14 @@ def read_sources(
     collection: str = SHARED_COLLECTION,
     run: Runner = in_process,
     fetch: Fetcher = fetch_url,
+    cache: SourceCache | None = None,
 ) -> ReadReport:
     """Read every source; each bad one becomes a `SourceProblem` and the rest go on.
 
     `max_bytes` limits each article; `max_collection_bytes` (by default the same) each
     `.jsonl` or `.json` file as a whole. `run` reads each file or fetched page; URLs are
-    downloaded with `fetch` (a caching fetcher spares unchanged pages).
+    downloaded with `fetch` (a caching fetcher spares unchanged pages); a file whose size and
+    mtime are those `cache` saw gives its articles from there, unparsed.
     """
     limits = ReadLimits(max_bytes, max_collection_bytes or max_bytes)
     report = ReadReport()
@@ -379,16 +383,41 @@ def read_sources(
                     reason = f"unsupported file type {file.suffix or '(none)'}, skipped"
                     report.problems.append(problem(str(file), reason))
                     continue
-                job = functools.partial(
-                    read_file, file, file.relative_to(path).as_posix(), limits, collection
-                )
-                _read_one(report, str(file), functools.partial(run, job, str(file)))
+                article_id = file.relative_to(path).as_posix()
+                _read_file(report, str(file), file, article_id, limits, collection, run, cache)
         elif path.is_file():
-            job = functools.partial(read_file, path, path.name, limits, collection)
-            _read_one(report, source, functools.partial(run, job, source))
+            _read_file(report, source, path, path.name, limits, collection, run, cache)
         else:
             report.problems.append(problem(source, "no such file or folder"))
     return report
+
+
+def _read_file(
+    report: ReadReport,
+    origin: str,
+    path: Path,
+    article_id: str,
+    limits: ReadLimits,
+    collection: str,
+    run: Runner,
+    cache: SourceCache | None,
+) -> None:
+    job = functools.partial(read_file, path, article_id, limits, collection)
+    if cache is None:
+        _read_one(report, origin, functools.partial(run, job, origin))
+        return
+    key = json.dumps([str(path.resolve()), article_id, collection, dataclasses.astuple(limits)])
+    cached = cache.get(key, path)
+    if cached is not None:
+        _read_one(report, origin, lambda: cached)
+        return
+    before = stat_of(path)
+    articles, problems = len(report.articles), len(report.problems)
+    _read_one(report, origin, functools.partial(run, job, origin))
+    # A file that gave any problem is read again next time: a timeout or a reader bug may
+    # not recur, and its problems are reported again either way.
+    if before is not None and len(report.problems) == problems:
+        cache.put(key, path, report.articles[articles:], *before)
 
 
 def _read_one(report: ReadReport, origin: str, items: Callable[[], Iterable[Item]]) -> None:

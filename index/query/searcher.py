@@ -43,11 +43,17 @@ from index.query.passage_text import PassageText
 from index.query.question import clean_question
 from index.query.quotes import pick_quotes
 from index.query.tuning import SearchTuning
-from index.store.database import Store
-from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.store.lexical import LexicalIndex
+from index.store.layout import DataDir
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
-from index.store.vectors import AllowedRows, VectorIndex
+from index.store.segments import (
+    SegmentedStore,
+    live_rows,
+    load_postings,
+    load_vectors,
+    read_state,
+    verify_segment,
+)
+from index.store.vectors import AllowedRows
 
 # The engine and tests take these from here, with the searcher.
 __all__ = ["EncodesQueries", "SearchTuning", "Searcher"]
@@ -77,28 +83,34 @@ class Searcher:
                 f"the model gives {embedder.dimension}",
             )
         verify_files(folder, self.manifest)
+        root = folder.parent
+        state = read_state(folder)
+        for segment in state.segments:
+            verify_segment(root, segment.name)
         self._embedder = embedder
         self.tuning = tuning
-        self._store = Store(folder / STORE_NAME)
-        self._vectors = VectorIndex.load(folder / VECTORS_NAME)
-        if self._vectors.dimension != embedder.dimension:
-            raise IndexMismatchError(
-                folder / VECTORS_NAME,
-                f"vectors have {self._vectors.dimension} dimensions, "
-                f"the model gives {embedder.dimension}",
-            )
-        self._lexical = LexicalIndex.load(folder / LEXICAL_NAME, len(self._vectors))
+        self._store = SegmentedStore(root, state)
+        self._vectors = load_vectors(root, state, embedder.dimension)
         self.articles: list[ArticleRef] = self._store.article_refs()
-        self._article_rows = {a.id: i for i, a in enumerate(self.articles)}
         self._alternates = self._store.alternates()
         columns = self._store.passage_columns()
         self._text_keys = self._store.passage_text_keys()
         self._passage_article = columns.article
         self._passage_start = columns.start
         self._passage_end = columns.end
+        # Deleted rows (removed and changed articles of older segments) stay in the row
+        # numbering and are masked out of every search; None when there are none.
+        self._live = live_rows(state, self._passage_article)
+        self._lexical = load_postings(root, state, self._live.passages)
+        self._article_rows = {
+            a.id: i
+            for i, a in enumerate(self.articles)
+            if self._live.articles is None or self._live.articles[i]
+        }
         self._facts = ArticleFacts.of(self.articles)
         self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()
+        self._everything = self._row_filter(None, None) if self._live.passages is not None else None
 
     @classmethod
     def open(cls, data_dir: Path, embedder: EncodesQueries, tuning: SearchTuning) -> Searcher:
@@ -109,7 +121,9 @@ class Searcher:
 
     @property
     def passage_count(self) -> int:
-        return len(self._vectors)
+        """Live passages."""
+        live = self._live.passages
+        return len(self._vectors) if live is None else int(live.sum())
 
     def passage_lengths(self) -> np.ndarray:
         return self._passage_end - self._passage_start
@@ -129,7 +143,15 @@ class Searcher:
 
     def outlets(self, collections: Collection[str] | None = None) -> list[str]:
         """The outlets of the articles in `collections` (all when None)."""
-        return outlet_names(self.articles, allowed_articles(self._facts, collections, None))
+        return outlet_names(
+            self.articles, self._live_among(allowed_articles(self._facts, collections, None))
+        )
+
+    def _live_among(self, allowed: np.ndarray | None) -> np.ndarray | None:
+        live = self._live.articles
+        if live is None or allowed is None:
+            return live if allowed is None else allowed
+        return allowed & live
 
     def _rows(
         self, collections: Collection[str] | None, filters: SearchFilters | None
@@ -137,7 +159,7 @@ class Searcher:
         """The passages a question may retrieve, or None for all of them."""
         if not is_restrictive(filters):
             if collections is None:
-                return None
+                return self._everything
             # Collections alone repeat with every question from a place: cached.
             key = frozenset(collections)
             with self._mask_lock:
@@ -150,7 +172,7 @@ class Searcher:
     def _row_filter(
         self, collections: Collection[str] | None, filters: SearchFilters | None
     ) -> _RowFilter:
-        allowed = allowed_articles(self._facts, collections, filters)
+        allowed = self._live_among(allowed_articles(self._facts, collections, filters))
         if allowed is None:
             allowed = np.ones(len(self.articles), dtype=bool)
         mask = allowed[self._passage_article] if len(self._passage_article) else np.zeros(0, bool)

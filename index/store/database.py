@@ -188,6 +188,61 @@ class Store:
             out.setdefault(int(row), []).append(ArticleRef(*map(_opt_str, ref)))  # type: ignore[arg-type,call-overload]
         return {row: tuple(refs) for row, refs in out.items()}
 
+    def article_index(self) -> list[tuple[int, str, str, str]]:
+        """(row, id, digest, collection) of every article, in row order."""
+        rows = self._query("SELECT row, id, digest, collection FROM articles ORDER BY row")
+        return [(int(r), str(i), str(d), str(c)) for r, i, d, c in rows]  # type: ignore[call-overload]
+
+    def stored_articles(self) -> list[StoredArticle]:
+        """Every article as it was written, with its other outlets' copies."""
+        alternates = self.alternates()
+        rows = self._query(
+            "SELECT row, id, collection, title, date, source, url, text, digest, origin "
+            "FROM articles ORDER BY row"
+        )
+        out = []
+        for row, id_, collection, title, date, source, url, text, digest, origin in rows:
+            article = Article(
+                id=str(id_),
+                title=str(title),
+                text=str(text),
+                collection=str(collection),
+                date=_opt_str(date),
+                source=_opt_str(source),
+                url=_opt_str(url),
+            )
+            r = int(row)  # type: ignore[call-overload]
+            out.append(StoredArticle(r, article, str(digest), str(origin), alternates.get(r, ())))
+        return out
+
+    def stored_passages(self) -> list[StoredPassage]:
+        rows = self._query(
+            "SELECT row, article_row, char_start, char_end, sentences, digest, text_key "
+            "FROM passages ORDER BY row"
+        )
+        return [
+            StoredPassage(
+                int(row),  # type: ignore[call-overload]
+                int(article),  # type: ignore[call-overload]
+                int(start),  # type: ignore[call-overload]
+                int(end),  # type: ignore[call-overload]
+                tuple(Span(s, e) for s, e in json.loads(str(sentences))),
+                str(digest),
+                str(key),
+            )
+            for row, article, start, end, sentences, digest, key in rows
+        ]
+
+    def passage_digests_of(self, article_rows: Sequence[int]) -> list[tuple[int, str]]:
+        """(row, digest) of the passages of `article_rows`."""
+        out: list[tuple[int, str]] = []
+        for article in article_rows:
+            found = self._query(
+                "SELECT row, digest FROM passages WHERE article_row = ?", (int(article),)
+            )
+            out.extend((int(r), str(d)) for r, d in found)  # type: ignore[call-overload]
+        return out
+
     def article_digests(self) -> dict[str, str]:
         return {str(i): str(d) for i, d in self._query("SELECT id, digest FROM articles")}
 

@@ -9,6 +9,7 @@ data/
   library/                     articles server admins added
   feeds.sqlite                 followed feeds and their articles
   url-cache.sqlite             validators and bodies of fetched URL sources
+  source-cache.sqlite          parsed articles of source files, by path, size and mtime
   answers.sqlite               answers sent, for their buttons
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
@@ -24,6 +25,7 @@ from index.store.answers import ANSWERS_NAME
 from index.store.feedback import FEEDBACK_NAME
 from index.store.feeds import FEEDS_NAME
 from index.store.layout import BUILD_LOCK_NAME, CURRENT_NAME
+from index.store.source_cache import SOURCE_CACHE_NAME
 from index.store.url_cache import URL_CACHE_NAME
 
 JOBS_NAME = "jobs.sqlite"
@@ -64,6 +66,10 @@ class DataFiles:
     @property
     def url_cache(self) -> Path:
         return self.root / URL_CACHE_NAME
+
+    @property
+    def source_cache(self) -> Path:
+        return self.root / SOURCE_CACHE_NAME
 
     @property
     def answers(self) -> Path:

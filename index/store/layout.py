@@ -67,7 +67,7 @@ class DataDir:
 
     def publish(self, build: Path) -> Path:
         """Make a finished build the live generation; keep the one before it for readers."""
-        _fsync_tree(build)
+        fsync_tree(build)
         name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         final = self.root / name
         build.rename(final)
@@ -94,7 +94,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(folder: Path) -> None:
+def fsync_tree(folder: Path) -> None:
     for path in folder.rglob("*"):
         if path.is_file():
             with path.open("rb") as fh:

@@ -132,6 +132,21 @@ class VectorIndex:
         return cls(index)
 
     @classmethod
+    def train(cls, vectors: np.ndarray) -> np.ndarray:
+        """IVF centres for `vectors`, as `build` trains them (same list count and sample)."""
+        n, dimension = vectors.shape
+        lists = max(1, min(math.isqrt(n), n // TRAINING_PER_LIST))
+        index: Any = faiss.index_factory(dimension, f"IVF{lists},Flat", faiss.METRIC_INNER_PRODUCT)
+        picks = np.random.default_rng(0).choice(n, min(n, TRAINING_PER_LIST * lists), False)
+        index.train(np.ascontiguousarray(vectors[np.sort(picks)], dtype=np.float32))
+        return np.asarray(index.quantizer.reconstruct_n(0, lists), dtype=np.float32)
+
+    @property
+    def imbalance(self) -> float:
+        """How unevenly the IVF lists are filled (FAISS's factor: 1 when even)."""
+        return float(self._index.invlists.imbalance_factor()) if self.approximate else 1.0
+
+    @classmethod
     def load(cls, path: Path) -> VectorIndex:
         try:
             index = faiss.read_index(str(path))

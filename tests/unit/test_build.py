@@ -10,8 +10,8 @@ import pytest
 from index.build import EncodesText, build_index, document_text
 from index.models import Article, Mode, ParsedArticle, Span
 from index.query.searcher import Searcher, SearchTuning
-from index.store.layout import VECTORS_NAME, DataDir
-from index.store.vectors import VectorIndex
+from index.store.layout import DataDir
+from index.store.segments import read_state
 from index.text.passages import PassagePlan, make_passages
 from tests.unit.embedders import WrappedEmbedder
 
@@ -117,8 +117,8 @@ def test_search_within_collections(
     build_index(
         data_dir, [HARBOUR, LIBRARY, BRIDGE], hash_embedder, PLAN, approximate_from=approximate_from
     )
-    vectors = VectorIndex.load(DataDir(data_dir).current() / VECTORS_NAME)
-    assert vectors.approximate == (approximate_from is not None)
+    state = read_state(DataDir(data_dir).current())
+    assert (state.quantizer is not None) == (approximate_from is not None)
     searcher = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0))
     try:
         question = "the bridge closed for repairs"

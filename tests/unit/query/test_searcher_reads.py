@@ -11,6 +11,7 @@ import pytest
 import index.query.analysis
 import index.query.searcher
 import index.store.lexical
+import index.store.segments
 from index.models import BuildReport, SearchFilters, Sort, Span
 from index.query.searcher import Searcher, SearchTuning
 from index.store.database import Store
@@ -57,8 +58,8 @@ def searcher(
     hash_embedder: HashEmbedder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Searcher:
-    monkeypatch.setattr(index.query.searcher, "Store", CountingStore)
-    monkeypatch.setattr(index.query.searcher, "LexicalIndex", RecordingLexical)
+    monkeypatch.setattr(index.store.segments, "Store", CountingStore)
+    monkeypatch.setattr(index.store.segments, "LexicalIndex", RecordingLexical)
     RecordingLexical.seen = []
     return Searcher.open(built_index[0], hash_embedder, SearchTuning(min_score=0.0))
 
@@ -95,7 +96,8 @@ def test_the_question_is_tokenised_once_and_its_terms_passed_to_every_step(
 
 @pytest.mark.parametrize("sort", [Sort.RELEVANCE, Sort.NEWEST])
 def test_each_hit_is_read_from_sqlite_once(searcher: Searcher, sort: Sort) -> None:
-    store = searcher._store
+    (part,) = searcher._store._parts
+    store = part.store
     assert isinstance(store, CountingStore)
     result = searcher.search(QUESTION, 3, filters=SearchFilters(sort=sort))
     assert result.matched and len(result.hits) >= 2

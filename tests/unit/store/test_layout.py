@@ -18,8 +18,15 @@ from index.engine import Engine
 from index.errors import BuildBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.models import Article, BuildReport, ParsedArticle
 from index.query.searcher import Searcher, SearchTuning
-from index.store.layout import CURRENT_NAME, STORE_NAME, VECTORS_NAME, DataDir
+from index.store.layout import CURRENT_NAME, STORE_NAME, DataDir
 from index.store.manifest import MANIFEST_NAME, read_manifest, verify_files
+from index.store.segments import (
+    SEGMENTS_DIR,
+    STATE_NAME,
+    VECTORS_ARRAY,
+    read_state,
+    segment_folder,
+)
 from index.text.passages import PassagePlan
 from tests.unit.embedders import WrappedEmbedder
 
@@ -70,6 +77,7 @@ def test_publish_swaps_current_and_keeps_the_previous_generation(
     leftovers = {p.name for p in data_dir.iterdir()} - {
         CURRENT_NAME,
         ".build.lock",
+        SEGMENTS_DIR,
         *generations(data_dir),
     }
     assert leftovers == set()
@@ -118,14 +126,15 @@ def test_a_stale_build_folder_is_removed(tmp_path: Path, hash_embedder: EncodesT
     assert list(data_dir.glob(".build-*")) == []
 
 
-@pytest.mark.parametrize("name", [STORE_NAME, VECTORS_NAME])
+@pytest.mark.parametrize("name", [STORE_NAME, VECTORS_ARRAY])
 def test_a_flipped_byte_is_caught_by_the_checksum(
     tmp_path: Path, hash_embedder: EncodesText, name: str
 ) -> None:
     data_dir = tmp_path / "data"
     report = build(data_dir, hash_embedder, HARBOUR, LIBRARY)
     assert report.generation is not None
-    path = report.generation / name
+    (segment,) = read_state(report.generation).segments
+    path = segment_folder(data_dir, segment.name) / name
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
@@ -158,10 +167,10 @@ def test_data_dir_names_that_are_special_in_uris(
 def test_a_missing_file_is_named(tmp_path: Path, hash_embedder: EncodesText) -> None:
     report = build(tmp_path / "data", hash_embedder, HARBOUR)
     assert report.generation is not None
-    (report.generation / VECTORS_NAME).unlink()
+    (report.generation / STATE_NAME).unlink()
     with pytest.raises(IndexCorruptError, match="the file is missing") as caught:
         verify_files(report.generation, read_manifest(report.generation))
-    assert caught.value.path == report.generation / VECTORS_NAME
+    assert caught.value.path == report.generation / STATE_NAME
 
 
 def test_missing_index_names_the_data_dir(tmp_path: Path, hash_embedder: EncodesText) -> None:
@@ -191,8 +200,7 @@ def test_manifest_problems(tmp_path: Path, hash_embedder: EncodesText) -> None:
     manifest = read_manifest(folder)
     assert (manifest.model, manifest.dimension) == (hash_embedder.name, hash_embedder.dimension)
     assert (manifest.articles, manifest.passages) == (1, report.passages)
-    assert set(manifest.files) >= {STORE_NAME, VECTORS_NAME}
-    assert any(name.startswith("lexical/") for name in manifest.files)
+    assert set(manifest.files) >= {STATE_NAME}
 
     path = folder / MANIFEST_NAME
     raw = json.loads(path.read_text(encoding="utf-8"))
