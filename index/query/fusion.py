@@ -41,3 +41,12 @@ def rank(rows: np.ndarray, fused: np.ndarray, dense: np.ndarray, lexical: np.nda
     """The rows ordered by `fused`, highest first; ties keep their given order."""
     order = np.argsort(-fused, kind="stable")
     return Ranking(rows[order], fused[order], dense[order], lexical[order])
+
+
+def reorder_top(ranking: Ranking, order: np.ndarray) -> Ranking:
+    """`ranking` with its first `len(order)` positions put in `order` (positions into it);
+    the rest keep their place after them."""
+    full = np.concatenate([order, np.arange(len(order), len(ranking))]).astype(np.int64)
+    return Ranking(
+        ranking.rows[full], ranking.score[full], ranking.dense[full], ranking.lexical[full]
+    )

@@ -29,6 +29,7 @@ from index.models import (
 from index.query.analysis import AnalysedQuestion, EncodesQueries, analyse
 from index.query.confidence import confidence, overlap
 from index.query.diversity import Pick, diverse, nearest_articles, newest
+from index.query.features import AnswerType, Candidate, answer_type, feature_matrix
 from index.query.filters import (
     ArticleFacts,
     allowed_articles,
@@ -36,8 +37,10 @@ from index.query.filters import (
     outlet_names,
     within,
 )
-from index.query.fusion import Ranking, boost, fuse, lexical_share, rank
+from index.query.fusion import Ranking, boost, fuse, lexical_share, rank, reorder_top
 from index.query.hints import RankingHints
+from index.query.learned import LearnedRanker
+from index.query.learned import load as load_learned
 from index.query.links import deep_link
 from index.query.passage_text import PassageText
 from index.query.question import clean_question
@@ -65,6 +68,15 @@ log = logging.getLogger(__name__)
 class _RowFilter:
     mask: np.ndarray
     allowed: AllowedRows
+
+
+@dataclass(frozen=True, slots=True)
+class RankedFeatures:
+    """The best candidates of a question in fused order, with what the learned models read
+    about each: what `python -m bench.train_ranker` learns from."""
+
+    rows: np.ndarray
+    features: np.ndarray
 
 
 class Searcher:
@@ -111,6 +123,7 @@ class Searcher:
         self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()
         self._everything = self._row_filter(None, None) if self._live.passages is not None else None
+        self._learned: LearnedRanker | None = load_learned() if tuning.ranker == "learned" else None
 
     @classmethod
     def open(cls, data_dir: Path, embedder: EncodesQueries, tuning: SearchTuning) -> Searcher:
@@ -255,7 +268,7 @@ class Searcher:
         ranking = self._ranking(query, mode, collections, filters, hints)
         if not len(ranking):
             return SearchResult(question=question, hits=(), matched=False)
-        judged = _Judged(self, query, ranking)
+        judged = _Judged(self, query, ranking, now)
         best = judged.confidence(0)
         if apply_threshold and best < self.tuning.min_score:
             nearest = nearest_articles(self._passage_article[ranking.rows], 3)
@@ -301,7 +314,8 @@ class Searcher:
     def _hits(self, judged: _Judged, picks: list[Pick]) -> tuple[Hit, ...]:
         ranking = judged.ranking
         found = [judged.text(p.position) for p in picks]
-        quotes = pick_quotes(found, judged.query.quote_weights)
+        bonus = self._learned.quote_type_bonus if self._learned is not None else 0.0
+        quotes = pick_quotes(found, judged.query.quote_weights, judged.kind, bonus)
         hits = []
         for pick, text, quote in zip(picks, found, quotes, strict=True):
             i = pick.position
@@ -328,6 +342,37 @@ class Searcher:
             )
         return tuple(hits)
 
+    def ranked_features(
+        self, question: str, depth: int, collections: Collection[str] | None = None
+    ) -> RankedFeatures:
+        """The first `depth` candidates of the fused ranking for `question`, with their
+        features (hybrid mode, no filters, no hints)."""
+        question = clean_question(question, self.tuning.max_question_chars)
+        if not question or self.passage_count == 0:
+            return RankedFeatures(np.zeros(0, np.int64), feature_matrix({}, AnswerType.OTHER, []))
+        now = datetime.now(UTC)
+        query = analyse(question, now, self._lexical, self._embedder)
+        ranking = self._ranking(query, Mode.HYBRID, collections, None, None)
+        judged = _Judged(self, query, ranking, now, learned=False)
+        depth = min(depth, len(ranking))
+        return RankedFeatures(ranking.rows[:depth], judged.features(depth))
+
+    def _candidate(
+        self, text: PassageText, dense: float, lexical: float, fused: float, now: datetime
+    ) -> Candidate:
+        first = float(self._facts.first[text.article])
+        return Candidate(
+            dense=dense,
+            lexical=lexical,
+            fused=fused,
+            article=text.article,
+            title=text.title,
+            passage=text.excerpt(text.passage),
+            sentences=tuple(text.excerpt(s) for s in text.sentences),
+            position=text.passage.start / max(1, len(text.text)),
+            age_days=None if np.isnan(first) else (now.timestamp() - first) / 86_400,
+        )
+
     def _passage_text(self, row: int, article_texts: dict[int, str]) -> PassageText:
         """Passage `row` with its article's text, read from SQLite unless `article_texts`
         holds it already (it keeps it for the next passage of that article)."""
@@ -346,15 +391,58 @@ class Searcher:
 class _Judged:
     """A search's ranking with each passage's text read from SQLite, and its confidence
     computed, at most once: the best passage is judged to decide whether to answer at all,
-    then shown with its quote and confidence."""
+    then shown with its quote and confidence.
 
-    def __init__(self, searcher: Searcher, query: AnalysedQuestion, ranking: Ranking) -> None:
+    With the learned ranker, the first candidates are reordered by it and their confidences
+    are its confidence model's; a passage beyond them has confidence 0."""
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        query: AnalysedQuestion,
+        ranking: Ranking,
+        now: datetime,
+        learned: bool = True,
+    ) -> None:
         self.query = query
         self.ranking = ranking
+        self.kind = answer_type(query.topic)
+        self._now = now
         self._searcher = searcher
         self._texts: dict[int, PassageText] = {}
         self._article_texts: dict[int, str] = {}
         self._confidences: dict[int, float] = {}
+        self._learned = searcher._learned if learned else None
+        if self._learned is not None:
+            self._rerank(self._learned)
+
+    def features(self, depth: int) -> np.ndarray:
+        """The features of the first `depth` passages, in ranking order."""
+        r = self.ranking
+        return feature_matrix(
+            self.query.terms.informativeness,
+            self.kind,
+            [
+                self._searcher._candidate(
+                    self.text(i),
+                    float(r.dense[i]),
+                    float(r.lexical[i]),
+                    float(r.score[i]),
+                    self._now,
+                )
+                for i in range(depth)
+            ],
+        )
+
+    def _rerank(self, learned: LearnedRanker) -> None:
+        depth = min(learned.depth, len(self.ranking))
+        features = self.features(depth)
+        scores = learned.ranker.logits(features)
+        order = np.argsort(-scores, kind="stable")
+        sure = learned.confidence.probabilities(learned.confidence_features(features, scores))
+        self.ranking = reorder_top(self.ranking, order)
+        self._texts = {new: self._texts[int(old)] for new, old in enumerate(order)}
+        self._confidences = {new: float(sure[old]) for new, old in enumerate(order)}
 
     def text(self, position: int) -> PassageText:
         if position not in self._texts:
@@ -364,6 +452,8 @@ class _Judged:
 
     def confidence(self, position: int) -> float:
         if position not in self._confidences:
+            if self._learned is not None:
+                return 0.0
             found = overlap(self.query.terms.informativeness, self.text(position))
             self._confidences[position] = confidence(
                 float(self.ranking.dense[position]), found, self._searcher.tuning.confidence

@@ -59,3 +59,10 @@ class SearchTuning:
     # edge sentence, so they stay: each brings new sentences, and the answer is often in the
     # part the better-ranked one lacks.
     max_shared: float = 0.5
+    # "learned": the top candidates are reordered, and the confidence judged, by the models
+    # `python -m bench.train_ranker` fits (`index/query/learned.py`); "fused": the fused score
+    # orders and the confidence above judges, as before the learned ranker.
+    ranker: str = "fused"
+
+
+RANKERS = ("learned", "fused")

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from index.models import Span
+from index.query.features import AnswerType
 from index.query.passage_text import PassageText
 from index.query.quotes import best_sentence, pick_quotes
 from index.store.lexical import term_overlap
@@ -60,3 +61,13 @@ def test_hits_of_one_article_quote_different_sentences_other_articles_do_not_car
     again = PassageText(1, "", TEXT, whole, SENTENCES)
     other = PassageText(2, "", TEXT, whole, SENTENCES)
     assert pick_quotes([first, again, other], TERMS) == [SENTENCES[0], SENTENCES[2], SENTENCES[0]]
+
+
+def test_a_sentence_holding_the_asked_type_wins_with_the_bonus() -> None:
+    text = "The harbour wall was built. The harbour opened in 1921."
+    sentences = (Span(0, 27), Span(28, 55))
+    texts = [text[s.start : s.end] for s in sentences]
+    terms = {"harbour": 1.0, "wall": 1.0}
+    assert best_sentence(sentences, texts, terms) == sentences[0]
+    chosen = best_sentence(sentences, texts, terms, (), AnswerType.DATE, 0.6)
+    assert chosen == sentences[1]

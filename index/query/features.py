@@ -1,0 +1,233 @@
+"""What the learned ranker and confidence read about each candidate passage: cheap measures
+(numpy and regular expressions, no model) of how well it matches the question.
+
+Pure functions: the searcher gathers the inputs (`Candidate`), `feature_matrix` turns them
+into one row per candidate, in the order of `FEATURE_NAMES`, which the model file repeats so
+that a model trained on other features is refused at load time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from index.store.lexical import tokenize
+
+
+class AnswerType(Enum):
+    PERSON = "person"
+    DATE = "date"
+    NUMBER = "number"
+    PLACE = "place"
+    OTHER = "other"
+
+
+# Checked in this order: "how many years" asks for a number, "what year" for a date.
+_ASKS = (
+    (AnswerType.NUMBER, re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high)\b")),
+    (AnswerType.NUMBER, re.compile(r"\bwhat (percentage|percent|number|amount|proportion)\b")),
+    (
+        AnswerType.DATE,
+        re.compile(r"\b(when|(what|which) (year|month|day|date|decade|century|time period))\b"),
+    ),
+    (AnswerType.PERSON, re.compile(r"\b(who|whom|whose)\b")),
+    (
+        AnswerType.PLACE,
+        re.compile(r"\b(where|(what|which) (country|city|state|region|town|place|continent))\b"),
+    ),
+)
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_DATE = re.compile(
+    rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b({_MONTHS})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({_MONTHS})\b"
+    r"|\b(century|centuries|decade|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|dozen|half|percent)\b",
+    re.IGNORECASE,
+)
+# A capitalised word after a lower-case one: a name, not a sentence's first word.
+_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+")
+_PLACE_WORDS = re.compile(
+    r"\b(city|country|state|province|region|river|island|mountains?|ocean|sea|county|"
+    r"capital|town|village|continent|valley|coast|north|south|east|west|located|near)\b"
+    r"|\b(in|at|from|near) (the )?[A-Z][a-z]+",
+    re.IGNORECASE,
+)
+_PERSON_WORDS = re.compile(r"\b(he|she|his|her|mr|mrs|dr|king|queen|president|by)\b")
+
+
+def answer_type(question: str) -> AnswerType:
+    """The kind of thing `question` asks for, from its question words."""
+    lowered = question.lower()
+    for kind, pattern in _ASKS:
+        if pattern.search(lowered):
+            return kind
+    return AnswerType.OTHER
+
+
+def holds_type(sentence: str, kind: AnswerType) -> bool:
+    """Whether `sentence` holds something of `kind`; False for OTHER, which asks for nothing
+    particular."""
+    if kind is AnswerType.DATE:
+        return _DATE.search(sentence) is not None
+    if kind is AnswerType.NUMBER:
+        return _NUMBER.search(sentence) is not None
+    if kind is AnswerType.PERSON:
+        names = _NAME.findall(sentence)
+        return len(names) >= 2 or (bool(names) and _PERSON_WORDS.search(sentence) is not None)
+    if kind is AnswerType.PLACE:
+        return _PLACE_WORDS.search(sentence) is not None
+    return False
+
+
+def proximity(terms: Mapping[str, float], sentence: str) -> float:
+    """How close together the question's terms stand in `sentence`, in [0, 1]: the distinct
+    terms found over the width of the shortest stretch holding them all (0 without any)."""
+    tokens = tokenize(sentence)
+    positions: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        if token in terms:
+            positions.setdefault(token, []).append(i)
+    if not positions:
+        return 0.0
+    if len(positions) == 1:
+        return 1.0 / max(1, len(terms))
+    # Sweep for the shortest window covering one occurrence of every found term.
+    events = sorted((p, t) for t, ps in positions.items() for p in ps)
+    need, have, counts, best, left = len(positions), 0, dict[str, int](), math.inf, 0
+    for pos, term in events:
+        counts[term] = counts.get(term, 0) + 1
+        have += counts[term] == 1
+        while have == need:
+            best = min(best, pos - events[left][0] + 1)
+            gone = events[left][1]
+            counts[gone] -= 1
+            have -= counts[gone] == 0
+            left += 1
+    found_share = need / max(1, len(terms))
+    return found_share * need / best
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked passage as the features read it."""
+
+    dense: float
+    lexical: float
+    fused: float
+    article: int
+    title: str
+    passage: str
+    sentences: tuple[str, ...]
+    # Where the passage starts, as a share of its article's length.
+    position: float
+    # Days from the article's date to `as_of` (or now); None when undated.
+    age_days: float | None
+
+
+FEATURE_NAMES = (
+    "dense",
+    "lexical",
+    "fused",
+    "dense_rank",
+    "lexical_rank",
+    "fused_rank",
+    "title_overlap",
+    "passage_overlap",
+    "sentence_overlap",
+    "sentence_overlap_bare",
+    "proximity",
+    "asks_type",
+    "sentence_holds_type",
+    "passage_holds_type",
+    "position",
+    "dated",
+    "age",
+    "margin_next",
+    "margin_top",
+    "article_share",
+    "question_terms",
+)
+
+
+def _share(terms: Mapping[str, float], total: float, *token_sets: set[str]) -> float:
+    """`term_overlap` over already tokenised text (the union of `token_sets`)."""
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in terms.items() if any(t in s for s in token_sets)) / total
+
+
+def _inverse_ranks(values: np.ndarray) -> np.ndarray:
+    """1 for the highest value, 1/2 for the next, ...: a rank the model can weigh linearly."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return 1.0 / ranks
+
+
+def feature_matrix(
+    terms: Mapping[str, float], kind: AnswerType, candidates: Sequence[Candidate]
+) -> np.ndarray:
+    """One row of `FEATURE_NAMES` per candidate, candidates in fused-rank order."""
+    n = len(candidates)
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
+    if n == 0:
+        return out
+    dense = np.array([c.dense for c in candidates])
+    lexical = np.array([c.lexical for c in candidates])
+    fused = np.array([c.fused for c in candidates])
+    articles = np.array([c.article for c in candidates])
+    asks = kind is not AnswerType.OTHER
+    total = sum(terms.values())
+    question_terms = math.log1p(len(terms))
+    # Neighbouring windows share sentences: each is tokenised once per question.
+    tokens: dict[str, set[str]] = {}
+
+    def tokenised(text: str) -> set[str]:
+        if text not in tokens:
+            tokens[text] = set(tokenize(text))
+        return tokens[text]
+
+    for i, c in enumerate(candidates):
+        title = tokenised(c.title)
+        sentence_sets = [tokenised(s) for s in c.sentences]
+        whole = set().union(*sentence_sets) if sentence_sets else tokenised(c.passage)
+        with_title = [_share(terms, total, title, s) for s in sentence_sets]
+        typed = [holds_type(s, kind) for s in c.sentences] if asks else [False] * len(c.sentences)
+        # The best sentence: most weighted terms, one holding the answer type winning ties.
+        best = max(range(len(c.sentences)), key=lambda j: (with_title[j], typed[j], -j), default=-1)
+        out[i, 6] = _share(terms, total, title)
+        out[i, 7] = _share(terms, total, title, whole)
+        if best >= 0:
+            out[i, 8] = with_title[best]
+            out[i, 9] = _share(terms, total, sentence_sets[best])
+            out[i, 10] = proximity(terms, c.sentences[best])
+            out[i, 12] = float(typed[best])
+        out[i, 11] = float(asks)
+        out[i, 13] = float(any(typed))
+        out[i, 14] = c.position
+        out[i, 15] = float(c.age_days is not None)
+        out[i, 16] = math.log1p(max(0.0, c.age_days)) / 10 if c.age_days is not None else 0.0
+        out[i, 20] = question_terms
+    out[:, 0], out[:, 1], out[:, 2] = dense, lexical, fused
+    out[:, 3], out[:, 4], out[:, 5] = (
+        _inverse_ranks(dense),
+        _inverse_ranks(lexical),
+        _inverse_ranks(fused),
+    )
+    following = np.append(fused[1:], fused[-1] if n > 1 else 0.0)
+    out[:, 17] = fused - following
+    out[:, 18] = fused.max() - fused
+    out[:, 19] = (articles[:, None] == articles[None, :]).sum(axis=1) / n
+    return out
