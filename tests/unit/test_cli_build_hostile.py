@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.store.database import Store
-from index.store.layout import STORE_NAME, DataDir
+from index.store.layout import DataDir
+from index.store.segments import SegmentedStore, read_state
 from tests.unit.ingest.hostile import BODY, HOSTILE
 
 GOOD = {
@@ -41,7 +41,7 @@ def test_build_of_a_hostile_folder_indexes_the_good_and_reports_the_bad(
     out = capsys.readouterr().out
 
     assert code == 0
-    store = Store(DataDir(data_dir).current() / STORE_NAME)
+    store = SegmentedStore(data_dir, read_state(DataDir(data_dir).current()))
     ids = {ref.id for ref in store.article_refs()}
     assert set(GOOD) | {"caf\ufffd.txt"} <= ids
     assert len(ids) == len(GOOD) + 1 + sum(h.articles for h in HOSTILE)

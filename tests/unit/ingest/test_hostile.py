@@ -16,8 +16,8 @@ from index.ingest import readers
 from index.ingest.collections import MAX_LISTED_PROBLEMS
 from index.ingest.readers import parse_bytes, read_sources
 from index.models import ReadReport
-from index.store.database import Store
-from index.store.layout import STORE_NAME, DataDir
+from index.store.layout import DataDir
+from index.store.segments import SegmentedStore, read_state
 from index.text.passages import PassagePlan
 from tests.unit.ingest.hostile import BODY, HOSTILE, Hostile, alias_bomb
 
@@ -32,9 +32,9 @@ def read_folder(folder: Path, **limits: int) -> ReadReport:
     )
 
 
-def stored(data_dir: Path, report: ReadReport, embedder: EncodesText) -> Store:
+def stored(data_dir: Path, report: ReadReport, embedder: EncodesText) -> SegmentedStore:
     build_index(data_dir, report.articles, embedder, PassagePlan(), problems=report.problems)
-    return Store(DataDir(data_dir).current() / STORE_NAME)
+    return SegmentedStore(data_dir, read_state(DataDir(data_dir).current()))
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.name)

@@ -258,8 +258,8 @@ def test_a_rebuild_says_busy_before_reading_any_source(
     settings = Settings(data_dir=tmp_path / "data", sources=(str(source),))
     engine = Engine(settings, hash_embedder)
     reads: list[object] = []
-    real_read = engine.read
-    monkeypatch.setattr(engine, "read", lambda *a: reads.append(a) or real_read(*a))
+    real_read = engine.updates.read
+    monkeypatch.setattr(engine.updates, "read", lambda *a: reads.append(a) or real_read(*a))
     with DataDir(settings.data_dir).build_lock(), pytest.raises(BuildBusyError):
         engine.rebuild()
     assert reads == []
