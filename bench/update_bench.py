@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -147,6 +146,15 @@ def build_base(data_dir: Path, passages: int, approximate_from: int, model: str)
     layout.publish(build)
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since its exec. Not `ru_maxrss`: Linux carries the parent's
+    peak over fork and exec, and the parent held the whole synthetic index."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def worker(data_dir: Path, dataset: Path) -> None:
     """The child: load the model, time encoding the new passages alone, then the update."""
     from index.encode.embedder import Embedder
@@ -158,7 +166,7 @@ def worker(data_dir: Path, dataset: Path) -> None:
     added = load_dataset(dataset).articles[:ADDED]
     embedder = Embedder(settings.model)
     embedder.encode(["warm up the model"])
-    model_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model_rss = _peak_rss_mb()
     documents = [
         document_text(p.article.title, passage.text_of(p.article.text), p.article.date)
         for p in added
@@ -172,7 +180,7 @@ def worker(data_dir: Path, dataset: Path) -> None:
     started = time.perf_counter()
     report = update_index(data_dir, embedder, plan, add=added)
     update = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mb()
     print(
         json.dumps(
             {
