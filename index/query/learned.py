@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.errors import ArticlebotError
 from index.query.features import FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).with_name("ranker.npz")
 
 
-class ModelFileError(ValueError):
-    pass
+class ModelFileError(ArticlebotError):
+    """The learned ranker's file is missing or unreadable: shown to the user as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,10 @@ def load(path: Path = MODEL_PATH) -> LearnedRanker:
                 models[0], models[1], int(data["depth"]), float(data["quote_type_bonus"])
             )
     except (OSError, KeyError) as exc:
-        raise ModelFileError(f"{path}: cannot read the learned ranker ({exc})") from None
+        raise ModelFileError(
+            f"{path}: cannot read the learned ranker ({exc}); train it with "
+            "`python -m bench.train_ranker`, or set ARTICLEBOT_RANKER=fused"
+        ) from None
 
 
 def save(
