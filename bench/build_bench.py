@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +29,44 @@ from index.engine import Engine, plan_from, tuning_from
 from index.evaluate import load_dataset
 from index.models import Article, Span
 from index.query.searcher import Searcher
-from index.store.database import Store, StoredArticle, StoredPassage, passage_text_key, write_store
-from index.store.layout import LEXICAL_NAME, STORE_NAME, VECTORS_NAME, DataDir
-from index.store.lexical import LexicalIndex
+from index.store.database import StoredArticle, StoredPassage, passage_text_key
+from index.store.layout import DataDir
+from index.store.lexical import Postings
 from index.store.manifest import Manifest, checksum_folder, write_manifest
-from index.store.vectors import VectorIndex
+from index.store.segments import (
+    IndexState,
+    NewSegment,
+    SegmentedStore,
+    load_vectors,
+    read_state,
+    write_segment,
+    write_state,
+)
 from index.text.passages import make_passages
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad"
+
+
+@dataclass(frozen=True, slots=True)
+class LivePassages:
+    """A built index's passages in global row order: what a synthetic generation copies."""
+
+    vectors: np.ndarray
+    spans: list[tuple[int, int, int]]
+    sentences: list[tuple[Span, ...]]
+
+
+def live_passages(data_dir: Path, dimension: int) -> LivePassages:
+    """The live state's passages, every segment's (deleted rows included: the benches read a
+    fresh build, which has none)."""
+    state = read_state(DataDir(data_dir).current())
+    store = SegmentedStore(data_dir, state)
+    try:
+        spans = store.passage_spans()
+        sentences = [store.passage_sentences(row) for row in range(len(spans))]
+    finally:
+        store.close()
+    return LivePassages(load_vectors(data_dir, state, dimension).vectors(), spans, sentences)
 
 
 def synthetic_generation(
@@ -51,8 +81,9 @@ def synthetic_generation(
     dress: Callable[[Article, int], Article] | None = None,
     query_model: QueryModelMaker | None = None,
 ) -> None:
-    """A generation of `target` passages made of copies of the measured ones; `dress(article,
-    copy)` may give each copy its own metadata (dates, outlets)."""
+    """A generation of `target` passages made of copies of the measured ones, as one segment
+    searched exactly (as a build below `approximate_from` is); `dress(article, copy)` may give
+    each copy its own metadata (dates, outlets)."""
     rng = np.random.default_rng(0)
     copies = -(-target // len(docs))
     stored_articles: list[StoredArticle] = []
@@ -82,12 +113,13 @@ def synthetic_generation(
     noisy = np.repeat(vectors, copies, axis=0)[:target]
     noisy = noisy + rng.normal(0, 0.02, noisy.shape).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    segment = NewSegment(
+        stored_articles, stored_passages, noisy.astype(np.float32), Postings.of(all_docs)
+    )
+    ref = write_segment(data_dir, segment)
     layout = DataDir(data_dir)
     build = layout.new_build_folder()
-    write_store(build / STORE_NAME, stored_articles, stored_passages)
-    VectorIndex.build(noisy.astype(np.float32), noisy.shape[1]).save(build / VECTORS_NAME)
-    (build / LEXICAL_NAME).mkdir()
-    LexicalIndex.build(all_docs).save(build / LEXICAL_NAME)
+    write_state(build, IndexState((ref,)))
     record = query_model(build) if query_model is not None else None
     write_manifest(
         build,
@@ -155,18 +187,20 @@ def main() -> None:
             "  (aim <= 0.05)"
         )
 
-        live = DataDir(engine.data_dir).current()
-        vectors = VectorIndex.load(live / VECTORS_NAME).vectors()
-        store = Store(live / STORE_NAME)
-        spans = store.passage_spans()
-        sentences = [store.passage_sentences(row) for row in range(len(spans))]
-        store.close()
+        measured = live_passages(engine.data_dir, embedder.dimension)
         articles = [p.article for p in parsed]
         questions = [q.text for q in dataset.questions][: args.queries]
         for target in (10_000, 100_000):
             folder = Path(tmp) / f"q{target}"
             synthetic_generation(
-                folder, articles, vectors, docs, spans, sentences, target, embedder.name
+                folder,
+                articles,
+                measured.vectors,
+                docs,
+                measured.spans,
+                measured.sentences,
+                target,
+                embedder.name,
             )
             big = Searcher.open(folder, embedder, tuning_from(settings))
             for q in questions[:10]:

@@ -20,13 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from config import load_settings
 from index.build import document_text
 from index.encode.embedder import Embedder
 from index.engine import Engine
 from index.models import PollReport
-from index.store.database import Store
-from index.store.layout import STORE_NAME, DataDir
+from index.store.layout import DataDir
+from index.store.segments import SegmentedStore, live_rows, read_state
 from tests.feed_site import FeedSite, rss20, stories
 
 
@@ -96,12 +98,16 @@ def main() -> None:
         statuses = sorted({r.status for r in site.requests()})
         assert second.build is None and all(r.not_modified for r in second.feeds)
 
-        store = Store(DataDir(engine.data_dir).current() / STORE_NAME)
+        state = read_state(DataDir(engine.data_dir).current())
+        store = SegmentedStore(engine.data_dir, state)
         refs = store.article_refs()
+        spans = store.passage_spans()
+        # Passages of articles a later segment replaced are not among what the poll embedded.
+        live = live_rows(state, np.array([a for a, _, _ in spans], dtype=np.int64)).passages
         docs = []
-        for article_row, start, end in store.passage_spans():
+        for row, (article_row, start, end) in enumerate(spans):
             ref = refs[article_row]
-            if ref.collection == "shared" and ref.url:
+            if ref.collection == "shared" and ref.url and (live is None or live[row]):
                 text = store.article_text(article_row)[start:end]
                 docs.append(document_text(ref.title, text, ref.date))
         store.close()

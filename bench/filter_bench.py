@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench.build_bench import DEFAULT_DATASET, synthetic_generation
+from bench.build_bench import DEFAULT_DATASET, live_passages, synthetic_generation
 from config import load_settings
 from index.build import document_text
 from index.encode.embedder import Embedder
@@ -27,9 +27,6 @@ from index.engine import Engine, plan_from, tuning_from
 from index.evaluate import load_dataset
 from index.models import Article, SearchFilters, Sort
 from index.query.searcher import Searcher
-from index.store.database import Store
-from index.store.layout import STORE_NAME, VECTORS_NAME, DataDir
-from index.store.vectors import VectorIndex
 from index.text.passages import make_passages
 
 TARGET = 100_000
@@ -91,16 +88,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(replace(settings, data_dir=Path(tmp) / "build"), embedder)
         engine.build_from(parsed)
-        live = DataDir(engine.data_dir).current()
-        vectors = VectorIndex.load(live / VECTORS_NAME).vectors()
-        store = Store(live / STORE_NAME)
-        spans = store.passage_spans()
-        sentences = [store.passage_sentences(row) for row in range(len(spans))]
-        store.close()
+        measured = live_passages(engine.data_dir, embedder.dimension)
         folder = Path(tmp) / "big"
         articles = [p.article for p in parsed]
         synthetic_generation(
-            folder, articles, vectors, docs, spans, sentences, TARGET, embedder.name, dress
+            folder,
+            articles,
+            measured.vectors,
+            docs,
+            measured.spans,
+            measured.sentences,
+            TARGET,
+            embedder.name,
+            dress,
         )
         big = Searcher.open(folder, embedder, tuning_from(settings))
         k = settings.top_k

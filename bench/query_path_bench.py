@@ -34,7 +34,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from bench.build_bench import DEFAULT_DATASET, synthetic_generation
+from bench.build_bench import DEFAULT_DATASET, live_passages, synthetic_generation
 from config import load_settings
 from index.build import document_text
 from index.encode.embedder import Embedder
@@ -44,8 +44,7 @@ from index.engine import Engine, tuning_from
 from index.evaluate import Dataset, load_dataset, score, subset
 from index.models import Mode, ParsedArticle
 from index.query.searcher import EncodesQueries, Searcher
-from index.store.database import Store
-from index.store.layout import STORE_NAME, VECTORS_NAME, DataDir
+from index.store.layout import DataDir
 from index.store.vectors import PROBES, AllowedRows, VectorIndex
 
 SECTIONS = ("quality", "latency", "cold", "million", "busy", "lag")
@@ -119,25 +118,21 @@ class Bench:
         folder = self.tmp / f"synthetic-{target}"
         if (folder / "CURRENT").is_file():
             return folder
-        store = Store(self.folder / STORE_NAME)
-        spans = store.passage_spans()
-        sentences = [store.passage_sentences(row) for row in range(len(spans))]
-        store.close()
+        measured = live_passages(self.data_dir, self.embedder.dimension)
         articles = [p.article for p in self.dataset.articles]
         docs = [
             document_text(articles[a].title, articles[a].text[s:e], articles[a].date)
-            for a, s, e in spans
+            for a, s, e in measured.spans
         ]
-        vectors = VectorIndex.load(self.folder / VECTORS_NAME).vectors()
         cache = self.data_dir / CACHE_DIR
         maker = (lambda b: query_model_for_build(self.embedder, cache, b)) if with_onnx else None
         synthetic_generation(
             folder,
             articles,
-            vectors,
+            measured.vectors,
             docs,
-            spans,
-            sentences,
+            measured.spans,
+            measured.sentences,
             target,
             self.embedder.name,
             query_model=maker,
@@ -219,7 +214,7 @@ class Bench:
 
     def million(self) -> None:
         target = self.args.million
-        real = VectorIndex.load(self.folder / VECTORS_NAME).vectors()
+        real = live_passages(self.data_dir, self.embedder.dimension).vectors
         rng = np.random.default_rng(0)
         # Blends of two real passages plus a little noise: new points, in the regions real
         # passages occupy (pure noise would be equally far from every question).

@@ -253,6 +253,14 @@ class SegmentedStore:
             np.concatenate([c.end for c in columns]),
         )
 
+    def passage_spans(self) -> list[tuple[int, int, int]]:
+        """(article_row, char_start, char_end) of every passage, in global rows."""
+        return [
+            (part.article_offset + article, start, end)
+            for part in self._parts
+            for article, start, end in part.store.passage_spans()
+        ]
+
     def passage_sentences(self, row: int) -> tuple[Span, ...]:
         part, local = self._by_passage(row)
         return part.store.passage_sentences(local)
