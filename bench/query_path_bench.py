@@ -43,6 +43,7 @@ from index.encode.onnx import QUERY_MODEL_DIR, OnnxQueryEncoder
 from index.engine import Engine, tuning_from
 from index.evaluate import Dataset, load_dataset, score, subset
 from index.models import Mode, ParsedArticle
+from index.query.learned import MODEL_PATH
 from index.query.searcher import EncodesQueries, Searcher
 from index.store.layout import DataDir
 from index.store.vectors import PROBES, AllowedRows, VectorIndex
@@ -143,7 +144,11 @@ class Bench:
         """Both encoders with the fused ranking, then the ONNX encoder with each ranker (the
         learned one reads the top candidates' texts and features: its cost is the ratio)."""
         questions = self.questions(self.args.queries)
-        runs = (("torch", "fused"), ("onnx", "fused"), ("onnx", "learned"))
+        runs = [("torch", "fused"), ("onnx", "fused")]
+        if MODEL_PATH.exists():
+            runs.append(("onnx", "learned"))
+        else:
+            print(f"  no learned ranker at {MODEL_PATH} (python -m bench.train_ranker): fused only")
         for target in (10_000, 100_000):
             folder = self._synthetic(target)
             p50: dict[str, float] = {}
@@ -163,8 +168,9 @@ class Bench:
                     f"{1000 * statistics.median(times):6.1f} ms, "
                     f"p99 {1000 * _pct(times, 0.99):6.1f} ms"
                 )
-            ratio = p50["onnx learned"] / p50["onnx fused"]
-            print(f"  {target:>9,} passages: learned / fused p50 {ratio:.2f} (aim at most 1.3)")
+            if "onnx learned" in p50:
+                ratio = p50["onnx learned"] / p50["onnx fused"]
+                print(f"  {target:>9,} passages: learned / fused p50 {ratio:.2f} (aim at most 1.3)")
 
     def cold(self) -> None:
         folder = self._synthetic(100_000)
