@@ -18,9 +18,9 @@ from tests.discord.checks import eventually
 from tests.discord.fake_discord import FakeDiscord, FakeMessage
 from tests.discord.test_run_process import (
     ANSWER,
-    ARTICLEBOT,
     KIRBY,
     START,
+    _start_bot,
     _stop_bot,
     articlebot,
     bot_env,
@@ -97,20 +97,6 @@ async def _ask(fake: FakeDiscord, question: str) -> FakeMessage:
     return await ix.wait_for_final(ANSWER)
 
 
-async def _start(tmp_path: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as sink:
-        return await asyncio.create_subprocess_exec(
-            ARTICLEBOT,
-            "start",
-            "--data-dir",
-            str(tmp_path / "data"),
-            cwd=tmp_path,
-            env=env,
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-
-
 async def test_updates_run_in_the_worker_while_a_light_bot_answers(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
@@ -137,7 +123,7 @@ async def test_updates_run_in_the_worker_while_a_light_bot_answers(
             rss20("Gazette", "s", news[:1], site.base),
             validators=False,
         )
-        process = await _start(tmp_path, env, log)
+        process = await _start_bot(tmp_path, env, log)
         try:
             await fake.wait_until_identified(timeout=START)
             first = await _ask(fake, KIRBY)
