@@ -28,7 +28,6 @@ from index.encode.export import (
     place_query_model,
     query_model_for_build,
 )
-from index.encode.onnx import QueryModelRecord
 from index.encode.onnx_passages import OnnxPassageEncoder
 from index.encode.slot import EmbedderSlot
 from index.errors import PollBusyError
@@ -117,6 +116,8 @@ class Updater:
         folder = self._cached_export()
         if folder is None:
             embedder = self.embedder
+            if not isinstance(embedder, ExportableEmbedder):
+                return None
             try:
                 folder = cached_export(embedder, cache)
             except QueryExportError as exc:
@@ -125,18 +126,16 @@ class Updater:
         return OnnxPassageEncoder(folder)
 
     def _query_model_maker(self) -> QueryModelMaker | None:
-        if self.models.given and not isinstance(self.embedder, ExportableEmbedder):
+        cached = None if self.models.given else self._cached_export()
+        if cached is not None:
+            # Placed from the cache: the torch model is not needed, nor loaded.
+            model = self.settings.model
+            return lambda build: place_query_model(cached, model, build)
+        embedder = self.embedder
+        if not isinstance(embedder, ExportableEmbedder):
             return None
         cache = self.files.query_models
-
-        def make(build: Path) -> QueryModelRecord:
-            # The torch model is loaded only when the export is not cached yet.
-            cached = None if self.models.given else self._cached_export()
-            if cached is not None:
-                return place_query_model(cached, self.settings.model, build)
-            return query_model_for_build(self.embedder, cache, build)
-
-        return make
+        return lambda build: query_model_for_build(embedder, cache, build)
 
     # --- reading ----------------------------------------------------------------------------
 
