@@ -1,6 +1,8 @@
 """The update side: reading sources (in the isolated reader), admin-added articles, feeds and
 their polls, index builds. It loads torch for embedding and trafilatura/feedparser for
 reading, so only the worker (and the command line) holds it; an answering process never does.
+Once the model's ONNX export is cached, passages are embedded by ONNX Runtime and torch is not
+loaded at all.
 
 A build publishes a new index state (CURRENT); answering processes pick it up themselves.
 """
@@ -9,14 +11,24 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config.settings import Settings
-from index.build import QueryModelMaker, build_index
-from index.encode.embedder import Embedder
-from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.build import EncodesText, QueryModelMaker, build_index
+from index.encode.embedder import Embedder, model_location
+from index.encode.export import (
+    ExportableEmbedder,
+    QueryExportError,
+    cached_export,
+    cached_folder,
+    place_query_model,
+    query_model_for_build,
+)
+from index.encode.onnx_passages import OnnxPassageEncoder
 from index.encode.slot import EmbedderSlot
 from index.errors import PollBusyError
 from index.ingest.canonical import canonical_url
@@ -74,13 +86,51 @@ class Updater:
         self.library = Library(settings.data_dir)
         self.feeds = FeedStore(settings.data_dir)
         self.url_cache = UrlCache(settings.data_dir)
+        self._encoder_lock = threading.Lock()
+        self._onnx_passages: OnnxPassageEncoder | None = None
+        self._onnx_tried = False
 
     @property
     def embedder(self) -> Embedder:
         """The sentence-transformers model (torch), loaded on first use."""
         return self.models.get()
 
+    @property
+    def passage_encoder(self) -> EncodesText:
+        """What embeds passages: the float32 ONNX export when the cache has it (no torch in
+        this process), else the torch model, which is then exported for the next update."""
+        if self.models.given or not self.settings.onnx_passages:
+            return self.embedder
+        with self._encoder_lock:
+            if not self._onnx_tried:
+                self._onnx_passages = self._open_onnx_passages()
+                self._onnx_tried = True
+        return self._onnx_passages or self.embedder
+
+    def _cached_export(self) -> Path | None:
+        model = self.settings.model
+        return cached_folder(model, model_location(model), self.files.query_models)
+
+    def _open_onnx_passages(self) -> OnnxPassageEncoder | None:
+        cache = self.files.query_models
+        folder = self._cached_export()
+        if folder is None:
+            embedder = self.embedder
+            if not isinstance(embedder, ExportableEmbedder):
+                return None
+            try:
+                folder = cached_export(embedder, cache)
+            except QueryExportError as exc:
+                log.info("passages are embedded with torch: %s", exc)
+                return None
+        return OnnxPassageEncoder(folder)
+
     def _query_model_maker(self) -> QueryModelMaker | None:
+        cached = None if self.models.given else self._cached_export()
+        if cached is not None:
+            # Placed from the cache: the torch model is not needed, nor loaded.
+            model = self.settings.model
+            return lambda build: place_query_model(cached, model, build)
         embedder = self.embedder
         if not isinstance(embedder, ExportableEmbedder):
             return None
@@ -168,7 +218,7 @@ class Updater:
         report = build_index(
             self.settings.data_dir,
             articles,
-            self.embedder,
+            self.passage_encoder,
             plan_from(self.settings),
             batch_size=self.settings.batch_size,
             problems=read_report.problems if read_report else (),
