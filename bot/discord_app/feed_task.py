@@ -111,6 +111,7 @@ class FeedTask:
             await channel.send(
                 embed=headlines_embed(result), allowed_mentions=discord.AllowedMentions.none()
             )
+            log.info("feed %s: headlines posted to channel %s", result.feed.url, channel_id)
         except discord.HTTPException as error:
             # A channel gone or closed to the bot: the headline is dropped, not retried forever.
             log.warning(
