@@ -7,10 +7,9 @@ its message is sent, so a headline is posted once even across restarts of either
 crash between the send and the mark would post it again, once the claim has lapsed: the only
 repeat possible).
 
-With several bot processes (shards), each posts only the headlines of channels in servers its
-shards hold (a channel out of its cache is looked up once to learn its server; DMs and
-channels that cannot be looked up go to the process with shard 0), and the claim makes the
-post single even while a shard moves between processes.
+With several bot processes (shards), each posts only the headlines of channels its shards hold
+(`ownership.ChannelOwnership`), and the claim makes the post single even while a shard moves
+between processes.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.discord_app.ownership import ChannelOwnership
 from bot.discord_app.render_feeds import headlines_embed
 from index.errors import ArticlebotError
 from index.jobs import Headline, headline_of
@@ -46,9 +46,7 @@ class FeedTask:
         self.check_seconds = check_seconds
         self._task: asyncio.Task[None] | None = None
         self.claimant = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
-        # Channel -> its server (None: a DM), learned once per channel this process does not
-        # hold in its cache.
-        self._servers: dict[int, int | None] = {}
+        self.ownership = ChannelOwnership(bot)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="feed-headlines")
@@ -75,7 +73,7 @@ class FeedTask:
             log.warning("cannot read the headlines to post: %s", error)
             return
         for headline in pending:
-            if not await self._ours(headline.channel_id):
+            if not await self.ownership.ours(headline.channel_id):
                 continue
             claimed = await asyncio.to_thread(
                 queue.claim_headline, headline.id, self.claimant, CLAIM_SECONDS
@@ -84,21 +82,6 @@ class FeedTask:
                 continue
             await self._post(headline)
             await asyncio.to_thread(queue.mark_posted, headline.id)
-
-    async def _ours(self, channel_id: int) -> bool:
-        """Whether this process posts to the channel: its server is on one of our shards."""
-        bot = self.bot
-        if not bot.sharded or bot.get_channel(channel_id) is not None:
-            return True
-        if channel_id not in self._servers:
-            try:
-                channel = await bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                # Gone or closed to the bot: shard 0's process tries, and drops it.
-                return bot.holds(None)
-            guild = getattr(channel, "guild", None)
-            self._servers[channel_id] = guild.id if guild is not None else None
-        return bot.holds(self._servers[channel_id])
 
     async def _post(self, headline: Headline) -> None:
         result = headline_of(headline.body)
