@@ -145,7 +145,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     feed_poll.add_argument("--force", action="store_true", help="poll every feed, due or not")
 
-    sub.add_parser("run", parents=[common], help="run the Discord bot")
+    run = sub.add_parser("run", parents=[common], help="run the Discord bot")
+    run.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="run only these shards, e.g. 0-3 or 0,2,5 (with --shard-count; default: all)",
+    )
+    run.add_argument(
+        "--shard-count",
+        dest="shard_count",
+        type=_positive,
+        default=None,
+        help="the total number of shards across every bot process (default: unsharded)",
+    )
     sync = sub.add_parser("sync", parents=[common], help="register slash commands with Discord")
     sync.add_argument("--guild", type=_positive, default=None, help="one server only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the commands instead")
@@ -460,7 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "search" and (args.batch is None) == (args.question is None):
         parser.error("search takes a QUESTION or --batch FILE, one of the two")
     try:
-        settings = load_settings(data_dir=args.data_dir, model=args.model)
+        settings = load_settings(
+            data_dir=args.data_dir,
+            model=args.model,
+            shards=getattr(args, "shards", None),
+            shard_count=getattr(args, "shard_count", None),
+        )
     except SettingsError as exc:
         print(f"articlebot: {exc}", file=sys.stderr)
         return EXIT_USAGE

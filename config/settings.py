@@ -92,6 +92,19 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Sharding across processes: this process runs the shards `shards` names ("0-3", "0,2,5")
+    # of `shard_count`. 0 keeps one unsharded connection, as a bot under 2,500 servers needs.
+    shards: str = ""
+    shard_count: int = 0
+
+    @property
+    def shard_ids(self) -> tuple[int, ...]:
+        """The shards this process runs: those `shards` names, else all of `shard_count`."""
+        if not self.shard_count:
+            return ()
+        if not self.shards.strip():
+            return tuple(range(self.shard_count))
+        return parse_shards(self.shards)
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
@@ -133,6 +146,28 @@ def _convert(name: str, raw: Any, default: Any, label: str | None = None) -> Any
         return None if raw in ("", None) else str(raw)
     except ValueError as exc:
         raise SettingsError(f"setting {label or name} has an unusable value: {exc}") from None
+
+
+def parse_shards(spec: str) -> tuple[int, ...]:
+    """ "0-3" or "0,2,5-6" -> the shard ids, sorted, each once."""
+    ids: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise SettingsError(
+                f"ARTICLEBOT_SHARDS: {part!r} is not a shard number or range such as 0-3"
+            ) from None
+        if low < 0 or high < low:
+            raise SettingsError(f"ARTICLEBOT_SHARDS: {part!r} is not a range such as 0-3")
+        ids.update(range(low, high + 1))
+    if not ids:
+        raise SettingsError("ARTICLEBOT_SHARDS names no shard; e.g. 0-3")
+    return tuple(sorted(ids))
 
 
 def load_settings(
@@ -216,6 +251,19 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    if s.shard_count < 0:
+        raise SettingsError("ARTICLEBOT_SHARD_COUNT must be 0 (unsharded) or more")
+    if s.shards.strip() and not s.shard_count:
+        raise SettingsError(
+            "ARTICLEBOT_SHARDS needs ARTICLEBOT_SHARD_COUNT (--shard-count): the total number "
+            "of shards across every process"
+        )
+    outside = [n for n in s.shard_ids if n >= s.shard_count]
+    if outside:
+        raise SettingsError(
+            f"ARTICLEBOT_SHARDS: shard {outside[0]} is not below ARTICLEBOT_SHARD_COUNT "
+            f"{s.shard_count} (shards are numbered from 0)"
+        )
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

@@ -53,8 +53,10 @@ from index.models import (
 )
 from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.feeds import FeedStore
+from index.store.files import DataFiles
 from index.store.layout import DataDir
 from index.store.library import Library
+from index.store.slots import SpacedSlots, SqliteSpacedSlots
 from index.updating import Updater, plan_from
 
 if TYPE_CHECKING:
@@ -97,6 +99,14 @@ class AnsweringEngine(Answering):
         self.jobs = JobDesk(settings.data_dir)
         self._library = Library(settings.data_dir)
         self._feed_store = FeedStore(settings.data_dir)
+        self._start_slots: SpacedSlots | None = None
+
+    @property
+    def start_slots(self) -> SpacedSlots:
+        """Starts spaced across every process sharing this state (the shards' IDENTIFYs)."""
+        if self._start_slots is None:
+            self._start_slots = SqliteSpacedSlots(DataFiles(self.settings.data_dir).slots)
+        return self._start_slots
 
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self._library.articles(collection)]

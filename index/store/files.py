@@ -13,6 +13,7 @@ data/
   answers.sqlite               answers sent, for their buttons
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
+  slots.sqlite                 starts spaced across processes (the shards' IDENTIFYs)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from index.store.answers import ANSWERS_NAME
 from index.store.feedback import FEEDBACK_NAME
 from index.store.feeds import FEEDS_NAME
 from index.store.layout import BUILD_LOCK_NAME, CURRENT_NAME
+from index.store.slots import SLOTS_NAME
 from index.store.source_cache import SOURCE_CACHE_NAME
 from index.store.url_cache import URL_CACHE_NAME
 
@@ -82,3 +84,7 @@ class DataFiles:
     @property
     def jobs(self) -> Path:
         return self.root / JOBS_NAME
+
+    @property
+    def slots(self) -> Path:
+        return self.root / SLOTS_NAME

@@ -12,6 +12,11 @@ The contract (what a PostgreSQL queue must also do, e.g. with `FOR UPDATE SKIP L
   with `finish` (a JSON result) or `fail` (a message for the user); a worker that lost its
   lease can no longer change the job.
 - States only move queued → running → done | failed (running → running on a re-claim).
+
+Headlines are posted once by whichever bot process holds the channel's server: it claims one
+with `claim_headline` (atomic: one claimant at a time, for `lease` seconds), posts it, then
+`mark_posted`. A claimant that dies before marking leaves a lease that runs out, and the
+headline is offered again; `unposted_headlines` lists those neither posted nor under a claim.
 """
 
 from __future__ import annotations
@@ -50,7 +55,9 @@ CREATE TABLE IF NOT EXISTS headlines (
     channel_id INTEGER NOT NULL,
     body TEXT NOT NULL,
     created_at REAL NOT NULL,
-    posted_at REAL
+    posted_at REAL,
+    claimed_by TEXT,
+    claim_until REAL
 );
 CREATE INDEX IF NOT EXISTS headlines_unposted ON headlines (posted_at, id);
 """
@@ -118,6 +125,7 @@ class JobQueue(Protocol):
     def release(self, job_id: int, worker: str) -> bool: ...
     def add_headline(self, channel_id: int, body: dict[str, Any]) -> None: ...
     def unposted_headlines(self, limit: int) -> list[Headline]: ...
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool: ...
     def mark_posted(self, headline_id: int) -> None: ...
 
 
@@ -125,6 +133,15 @@ class SqliteJobQueue:
     def __init__(self, path: Path, clock: Any = time.time) -> None:
         self.db = StateDb(path, SCHEMA)
         self._clock = clock
+        self._add_claim_columns()
+
+    def _add_claim_columns(self) -> None:
+        """A queue written before headlines were claimed gets the claim's columns."""
+        columns = {str(row[1]) for row in self.db.query("PRAGMA table_info(headlines)")}
+        with self.db.transaction() as conn:
+            for name, kind in (("claimed_by", "TEXT"), ("claim_until", "REAL")):
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE headlines ADD COLUMN {name} {kind}")
 
     def submit(self, kind: JobKind, params: dict[str, Any], payload: bytes | None = None) -> Job:
         encoded = json.dumps(params, sort_keys=True)
@@ -252,10 +269,22 @@ class SqliteJobQueue:
     def unposted_headlines(self, limit: int) -> list[Headline]:
         rows = self.db.query(
             "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
-            "ORDER BY id LIMIT ?",
-            (limit,),
+            "AND (claim_until IS NULL OR claim_until < ?) ORDER BY id LIMIT ?",
+            (self._clock(), limit),
         )
         return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]  # type: ignore[call-overload]
+
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool:
+        """Whether `claimant` now holds the headline to post it: not posted, and no one
+        else's claim is running."""
+        now = self._clock()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE headlines SET claimed_by = ?, claim_until = ? WHERE id = ? "
+                "AND posted_at IS NULL AND (claim_until IS NULL OR claim_until < ?)",
+                (claimant, now + lease, headline_id, now),
+            )
+            return cursor.rowcount == 1
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,42 @@ def test_headlines_are_handed_out_until_marked_posted(queue: SqliteJobQueue) -> 
     assert [h.channel_id for h in first] == [42, 43]
     assert [h.channel_id for h in rest] == [43]
     assert rest[0].body == {"feed": {"url": "http://b"}, "added": []}
+
+
+def test_one_claimant_holds_a_headline_until_posted_or_its_lease_runs_out(
+    tmp_path: Path, clock: Clock
+) -> None:
+    # Two processes' own connections to one queue file, as two bot processes have.
+    mine = SqliteJobQueue(tmp_path / "jobs.sqlite", clock)
+    theirs = SqliteJobQueue(tmp_path / "jobs.sqlite", clock)
+    mine.add_headline(42, {"feed": {"url": "http://a"}, "added": []})
+    headline = mine.unposted_headlines(10)[0]
+
+    assert mine.claim_headline(headline.id, "a", lease=60)
+    assert not theirs.claim_headline(headline.id, "b", lease=60)
+    assert theirs.unposted_headlines(10) == []
+
+    clock.now += 61  # "a" died before posting: its claim lapses and the headline comes back
+    assert [h.id for h in theirs.unposted_headlines(10)] == [headline.id]
+    assert theirs.claim_headline(headline.id, "b", lease=60)
+    theirs.mark_posted(headline.id)
+
+    clock.now += 61
+    assert not mine.claim_headline(headline.id, "a", lease=60)
+    assert mine.unposted_headlines(10) == []
+
+
+def test_a_queue_from_before_claims_gains_the_claim_columns(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "jobs.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE headlines (id INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL, "
+            "body TEXT NOT NULL, created_at REAL NOT NULL, posted_at REAL)"
+        )
+        conn.execute("INSERT INTO headlines (channel_id, body, created_at) VALUES (7, '{}', 1.0)")
+    conn.close()
+
+    queue = SqliteJobQueue(path, clock)
+
+    [old] = queue.unposted_headlines(10)
+    assert queue.claim_headline(old.id, "a", lease=60)
