@@ -89,12 +89,18 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Where the shared state lives (jobs, feeds, answers, votes, locks, the index pointer):
+    # a postgresql:// URL, or None for SQLite files in the data directory. Not shown in the
+    # repr: it may carry a password.
+    database_url: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items())
-        return f"Settings({body}, discord_token={'<set>' if self.discord_token else None})"
+        token = "<set>" if self.discord_token else None
+        database = "<set>" if self.database_url else None
+        return f"Settings({body}, discord_token={token}, database_url={database})"
 
 
 # Environment variable -> field. Discord's own names stay unprefixed, as operators expect them.
@@ -169,8 +175,9 @@ def load_settings(
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     converted = {k: _convert(k, v, getattr(defaults, k), origin.get(k)) for k, v in values.items()}
-    if converted.get("discord_token") == "":
-        converted["discord_token"] = None
+    for secret in ("discord_token", "database_url"):
+        if converted.get(secret) == "":
+            converted[secret] = None
     settings = dataclasses.replace(defaults, **converted)
     _validate(settings)
     return settings
@@ -213,6 +220,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    if s.database_url is not None and not s.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise SettingsError("ARTICLEBOT_DATABASE_URL must be a postgresql:// URL")
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

@@ -10,7 +10,7 @@ import pytest
 
 from index.errors import InputError
 from index.models import Article, ParsedArticle
-from index.store.feeds import FeedRow, FeedStore
+from index.store.feeds import FeedRow, SqliteFeedStore
 from index.text.minhash import signature
 
 NOW = datetime(2024, 7, 21, 8, 0, tzinfo=UTC)
@@ -23,11 +23,11 @@ def _article(n: int, collection: str = "guild:1") -> ParsedArticle:
 
 
 def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     feed = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
 
-    again = FeedStore(tmp_path)
+    again = SqliteFeedStore(tmp_path)
 
     assert [f.url for f in again.feeds("guild:1")] == ["https://news.example/rss"]
     assert again.find_feed("guild:1", str(feed.id)) == feed
@@ -39,7 +39,7 @@ def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path)
 
 
 def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     assert feed.url == "https://news.example/rss"
@@ -54,7 +54,7 @@ def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
 
 
 def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     first = _article(1)
     store.add_article(first, feed.id, False, signature(first.article.text), ["u1", "u1b"], NOW)
@@ -79,7 +79,7 @@ def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
 
 
 def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     for n in range(5):
         parsed = _article(n)
@@ -94,7 +94,7 @@ def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> N
     assert store.known("guild:1", ["0"]) is not None
 
 
-def _member(store: FeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> ParsedArticle:
+def _member(store: SqliteFeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> ParsedArticle:
     parsed = _article(n, feed.collection)
     sig = signature(parsed.article.text)
     store.add_article(parsed, feed.id, False, sig, [parsed.article.id], added)
@@ -104,7 +104,7 @@ def _member(store: FeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> P
 def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
     tmp_path: Path,
 ) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     one = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     two = store.add_feed("guild:2", "https://NEWS.example:443/rss?utm_source=bot#top", None, 7, NOW)
 
@@ -122,7 +122,7 @@ def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
 
 
 def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     later = NOW + timedelta(hours=1)
@@ -140,7 +140,7 @@ def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> 
 def test_an_article_of_two_collections_is_stored_once_and_leaves_each_alone(
     tmp_path: Path,
 ) -> None:
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
     one = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     two = store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
     for n in range(3):
@@ -177,7 +177,7 @@ def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
     with contextlib.closing(sqlite3.connect(tmp_path / "feeds.sqlite")) as conn:
         conn.executescript(dump)
 
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
 
     rows = store.feeds()
     assert [(f.collection, f.id, f.url, f.channel_id) for f in rows] == [
@@ -209,7 +209,7 @@ def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
     assert [i.items for i in (store.info(f) for f in rows)] == [2, 1, 1, 0]
 
     # Opening it again changes nothing; guild:2 leaving keeps guild:1's articles.
-    again = FeedStore(tmp_path)
+    again = SqliteFeedStore(tmp_path)
     assert again.feeds() == rows
     assert again.remove_feed(rows[2]) == 1
     assert again.stored_count() == 2 and len(again.articles("guild:1")) == 2

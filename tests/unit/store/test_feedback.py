@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from index.models import ShownHit
-from index.store.feedback import NO_MATCH_KEPT, FeedbackStore
+from index.store.feedback import NO_MATCH_KEPT, SqliteFeedbackStore
 
 
 def _hit(passage: str) -> ShownHit:
@@ -9,7 +9,7 @@ def _hit(passage: str) -> ShownHit:
 
 
 def test_demotion_counts_distinct_members_per_scope(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path)
+    store = SqliteFeedbackStore(tmp_path)
     store.vote("g1", "ans1", _hit("a#0-10"), "m1", -1, 2)
     store.vote("g1", "ans2", _hit("a#0-10"), "m1", -1, 2)
     assert store.demoted("g1", 2) == frozenset()
@@ -18,11 +18,11 @@ def test_demotion_counts_distinct_members_per_scope(tmp_path: Path) -> None:
     assert store.demoted("g1", 2) == {"a#0-10"}
     assert store.demoted("g2", 2) == frozenset()
     # Reopened (a restart), the votes are still there.
-    assert FeedbackStore(tmp_path).demoted("g1", 2) == {"a#0-10"}
+    assert SqliteFeedbackStore(tmp_path).demoted("g1", 2) == {"a#0-10"}
 
 
 def test_the_no_match_log_keeps_the_latest(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path)
+    store = SqliteFeedbackStore(tmp_path)
     for n in range(NO_MATCH_KEPT + 5):
         store.log_no_match("g1", f"question {n}")
     latest = store.no_match("g1", 3)
