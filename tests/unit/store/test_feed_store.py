@@ -1,3 +1,6 @@
+"""Followed feeds and their articles: the contract against SQLite and PostgreSQL, and the
+SQLite file's migration from its per-collection schema."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +13,8 @@ import pytest
 
 from index.errors import InputError
 from index.models import Article, ParsedArticle
-from index.store.feeds import FeedRow, SqliteFeedStore
+from index.store.backend import StateStores
+from index.store.feeds import FeedRow, FeedStore, SqliteFeedStore
 from index.text.minhash import signature
 
 NOW = datetime(2024, 7, 21, 8, 0, tzinfo=UTC)
@@ -22,12 +26,12 @@ def _article(n: int, collection: str = "guild:1") -> ParsedArticle:
     return ParsedArticle(Article(url, f"Story {n}", text, url=url, collection=collection))
 
 
-def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path) -> None:
-    store = SqliteFeedStore(tmp_path)
+def test_feeds_survive_a_new_store_object_and_are_per_collection(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
 
-    again = SqliteFeedStore(tmp_path)
+    again = stores.feeds()
 
     assert [f.url for f in again.feeds("guild:1")] == ["https://news.example/rss"]
     assert again.find_feed("guild:1", str(feed.id)) == feed
@@ -38,8 +42,8 @@ def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path)
         again.find_feed("guild:3", str(feed.id))
 
 
-def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
-    store = SqliteFeedStore(tmp_path)
+def test_polls_set_the_schedule_errors_and_validators(stores: StateStores) -> None:
+    store = stores.feeds()
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     assert feed.url == "https://news.example/rss"
@@ -53,8 +57,8 @@ def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
     assert (row.title, row.etag, row.errors, row.last_error) == ("News", '"x"', 0, None)
 
 
-def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
-    store = SqliteFeedStore(tmp_path)
+def test_articles_alternates_and_seen_urls(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     first = _article(1)
     store.add_article(first, feed.id, False, signature(first.article.text), ["u1", "u1b"], NOW)
@@ -78,8 +82,8 @@ def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
     assert store.articles() == []
 
 
-def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> None:
-    store = SqliteFeedStore(tmp_path)
+def test_prune_drops_oldest_feed_articles_by_age_then_count(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     for n in range(5):
         parsed = _article(n)
@@ -94,7 +98,7 @@ def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> N
     assert store.known("guild:1", ["0"]) is not None
 
 
-def _member(store: SqliteFeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> ParsedArticle:
+def _member(store: FeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> ParsedArticle:
     parsed = _article(n, feed.collection)
     sig = signature(parsed.article.text)
     store.add_article(parsed, feed.id, False, sig, [parsed.article.id], added)
@@ -102,9 +106,9 @@ def _member(store: SqliteFeedStore, feed: FeedRow, n: int, added: datetime = NOW
 
 
 def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
-    tmp_path: Path,
+    stores: StateStores,
 ) -> None:
-    store = SqliteFeedStore(tmp_path)
+    store = stores.feeds()
     one = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     two = store.add_feed("guild:2", "https://NEWS.example:443/rss?utm_source=bot#top", None, 7, NOW)
 
@@ -121,8 +125,8 @@ def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
     assert store.find_feed("guild:2", "https://news.example/rss?utm_campaign=x") == two
 
 
-def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> None:
-    store = SqliteFeedStore(tmp_path)
+def test_a_new_follower_makes_the_feed_due_and_fetched_whole(stores: StateStores) -> None:
+    store = stores.feeds()
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     later = NOW + timedelta(hours=1)
@@ -138,9 +142,9 @@ def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> 
 
 
 def test_an_article_of_two_collections_is_stored_once_and_leaves_each_alone(
-    tmp_path: Path,
+    stores: StateStores,
 ) -> None:
-    store = SqliteFeedStore(tmp_path)
+    store = stores.feeds()
     one = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     two = store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
     for n in range(3):
