@@ -11,7 +11,6 @@ failure under CI=true.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import secrets
@@ -78,10 +77,10 @@ def binaries() -> Path | None:
     if found and shutil.which("initdb"):
         return Path(found).resolve().parent
     installed = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
     )
-    return Path(installed[-1]).parent if installed else None
+    return installed[-1].parent if installed else None
 
 
 @contextlib.contextmanager
@@ -100,7 +99,8 @@ def throwaway_server() -> Iterator[str]:
     if user is not None:
         for path in (folder, sockets):
             os.chown(path, user.pw_uid, user.pw_gid)
-    port = _free_port()
+    port = unused_port()
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", str(STEP_SECONDS)]
     started = False
     try:
         _run(
@@ -123,20 +123,12 @@ def throwaway_server() -> Iterator[str]:
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
-        _run(
-            user,
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w"]
-            + ["-t", str(STEP_SECONDS), "start"],
-        )
+        _run(user, [*pg_ctl, "-l", str(log), "-o", options, "start"])
         started = True
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         if started:
-            _run(
-                user,
-                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w"]
-                + ["-t", str(STEP_SECONDS), "stop"],
-            )
+            _run(user, [*pg_ctl, "-m", "immediate", "stop"])
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -166,7 +158,8 @@ def _run(user: pwd.struct_passwd | None, command: list[str]) -> None:
         raise NoServerError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-500:]}")
 
 
-def _free_port() -> int:
+def unused_port() -> int:
+    """A loopback port nothing listens on now (the OS picks it)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

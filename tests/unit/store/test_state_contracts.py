@@ -89,9 +89,12 @@ def test_a_lock_is_exclusive_across_processes_and_free_again_after(
         # Another lock's name is another lock.
         with theirs.exclusive(f"{name}-other", PollBusyError):
             pass
-    with theirs.exclusive(name, PollBusyError):
-        with pytest.raises(BuildBusyError), mine.exclusive(name, BuildBusyError):
-            pass
+    with (
+        theirs.exclusive(name, PollBusyError),
+        pytest.raises(BuildBusyError),
+        mine.exclusive(name, BuildBusyError),
+    ):
+        pass
 
 
 def test_the_pointer_names_the_last_state_written_for_every_reader(stores: StateStores) -> None:
