@@ -14,6 +14,9 @@ The contract (tests/unit/store/test_contracts_jobs.py runs it against both):
   lease can no longer change the job.
 - States only move queued → running → done | failed (running → running on a re-claim).
 - Two workers claiming at once never get the same job.
+- A headline is handed to one poster at a time (`claim_headlines`, under a lease, so a poster
+  that dies before `mark_posted` leaves it to another once the lease runs out): bot processes
+  sharing the queue post each headline once.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ CREATE TABLE IF NOT EXISTS headlines (
 );
 CREATE INDEX IF NOT EXISTS headlines_unposted ON headlines (posted_at, id);
 """
+# Added to `headlines` after the table first shipped; a file without them gets them on open.
+_CLAIM_COLUMNS = {"claimed_by": "TEXT", "claimed_until": "REAL"}
 
 
 class JobKind(StrEnum):
@@ -120,7 +125,7 @@ class JobQueue(Protocol):
     def fail(self, job_id: int, worker: str, error: str) -> bool: ...
     def release(self, job_id: int, worker: str) -> bool: ...
     def add_headline(self, channel_id: int, body: dict[str, Any]) -> None: ...
-    def unposted_headlines(self, limit: int) -> list[Headline]: ...
+    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]: ...
     def mark_posted(self, headline_id: int) -> None: ...
 
 
@@ -128,6 +133,11 @@ class SqliteJobQueue:
     def __init__(self, path: Path, clock: Any = time.time) -> None:
         self.db = StateDb(path, SCHEMA)
         self._clock = clock
+        with self.db.transaction() as conn:
+            have = {str(r[1]) for r in conn.execute("PRAGMA table_info(headlines)")}
+            for column, kind in _CLAIM_COLUMNS.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE headlines ADD COLUMN {column} {kind}")
 
     def submit(self, kind: JobKind, params: dict[str, Any], payload: bytes | None = None) -> Job:
         encoded = json.dumps(params, sort_keys=True)
@@ -261,13 +271,20 @@ class SqliteJobQueue:
                 (channel_id, json.dumps(body), self._clock()),
             )
 
-    def unposted_headlines(self, limit: int) -> list[Headline]:
-        rows = self.db.query(
-            "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
-            "ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]  # type: ignore[call-overload]
+    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]:
+        """Up to `limit` headlines to post, oldest first, none of them another poster's."""
+        now = self._clock()
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
+                "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE headlines SET claimed_by = ?, claimed_until = ? WHERE id = ?",
+                [(poster, now + lease, r[0]) for r in rows],
+            )
+        return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:

@@ -167,20 +167,29 @@ class PgJobQueue:
                 (channel_id, json.dumps(body), self._clock()),
             )
 
-    def unposted_headlines(self, limit: int) -> list[Headline]:
+    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]:
+        """Up to `limit` headlines to post, oldest first, none of them another poster's:
+        posters claiming at once skip each other's rows instead of waiting on them."""
+        now = self._clock()
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
-                "ORDER BY id LIMIT %s",
-                (limit,),
+                "UPDATE headlines SET claimed_by = %s, claimed_until = %s WHERE id IN ("
+                "SELECT id FROM headlines WHERE posted_at IS NULL AND (claimed_until IS NULL "
+                "OR claimed_until < %s) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, channel_id, body",
+                (poster, now + lease, now, limit),
             ).fetchall()
-        return [Headline(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
+        return sorted((Headline(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows), key=_id)
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE headlines SET posted_at = %s WHERE id = %s", (self._clock(), headline_id)
             )
+
+
+def _id(headline: Headline) -> int:
+    return headline.id
 
 
 def _kind_key(kind: JobKind) -> int:
