@@ -99,6 +99,7 @@ def test_conversions() -> None:
         ("ARTICLEBOT_READ_TIMEOUT", "0"),
         ("ARTICLEBOT_READ_MEMORY_MB", "100"),
         ("ARTICLEBOT_LOG_LEVEL", "chatty"),
+        ("ARTICLEBOT_DATABASE_URL", "mysql://db/articlebot"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -138,3 +139,13 @@ def test_repr_and_str_never_show_the_token(tmp_path: Path) -> None:
         assert "secret-token" not in shown
     assert "discord_token=<set>" in repr(settings)
     assert "discord_token=None" in repr(load_settings({}, env_file=None))
+
+
+def test_the_database_url_is_optional_and_never_shown() -> None:
+    url = "postgresql://bot:hunter2@db.example:5432/articlebot"
+    settings = load_settings({"ARTICLEBOT_DATABASE_URL": url}, env_file=None)
+
+    assert settings.database_url == url
+    assert "hunter2" not in repr(settings) and "database_url=<set>" in repr(settings)
+    assert load_settings({"ARTICLEBOT_DATABASE_URL": ""}, env_file=None).database_url is None
+    assert load_settings({}, env_file=None).database_url is None

@@ -43,6 +43,9 @@ class PgDatabase:
 
     def open(self) -> PgDatabase:
         """Connect, and refuse a database whose schema is not this articlebot's."""
+        # One plain attempt first: an unreachable server is one clear error at once, not the
+        # pool's retries logged for CONNECT_TIMEOUT seconds.
+        self.connect().close()
         try:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except PoolTimeout:
