@@ -25,7 +25,6 @@ from index.errors import BuildBusyError, IndexCorruptError, IndexMissingError
 from index.store.locks import BUILD, FileLocks, Locks
 from index.store.pointer import CURRENT_NAME, FilePointer, IndexPointer, fsync_dir
 
-BUILD_LOCK_NAME = ".build.lock"
 STORE_NAME = "articles.sqlite"
 VECTORS_NAME = "vectors.faiss"
 LEXICAL_NAME = "lexical"
