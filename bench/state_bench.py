@@ -77,15 +77,16 @@ def operations(stores: StateStores) -> dict[str, Callable[[int], object]]:
 
     def headline(n: int) -> None:
         queue.add_headline(n, {"n": n})
-        (claimed,) = queue.claim_headlines("bench", 10, 60)
-        queue.mark_posted(claimed.id)
+        (pending,) = queue.unposted_headlines(10)
+        assert queue.claim_headline(pending.id, "bench", 60)
+        queue.mark_posted(pending.id)
 
     return {
         "pointer read": lambda n: pointer.read(),
         "answer stored + read": answer,
         "vote": lambda n: feedback.vote("guild:1", f"bench-{n}", HIT, f"m{n}", -1, 3),
         "job submit + claim + finish": job,
-        "headline add + claim + posted": headline,
+        "headline add + list + claim + posted": headline,
     }
 
 

@@ -1,11 +1,10 @@
 """The bot's feed headlines: one background task, started in `setup_hook`, that posts the
 headlines the worker's polls recorded to each feed's channel.
 
-The worker polls and indexes; the bot only claims headlines from the queue (a small query in
-a worker thread, every few seconds) and marks each one posted once its message is sent, so a
-headline is posted once even across restarts of either process, and once whichever of several
-bot processes sharing the queue claims it (a crash between the send and the mark would post
-it again once the claim's lease ran out: the only repeat possible).
+The worker polls and indexes; the bot only reads the `headlines` table (a small SQLite query
+in a worker thread, every few seconds) and marks each one posted once its message is sent, so
+a headline is posted once even across restarts of either process (a crash between the send
+and the mark would post it again: the only repeat possible).
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 from typing import TYPE_CHECKING
 
 import discord
@@ -31,8 +28,6 @@ log = logging.getLogger(__name__)
 # How often the bot looks for headlines to post.
 CHECK_SECONDS = 2.0
 BATCH = 20
-# A claimed batch is another poster's to take when it has not been posted by then.
-CLAIM_SECONDS = 120.0
 
 
 class FeedTask:
@@ -40,7 +35,6 @@ class FeedTask:
         self.bot = bot
         self.check_seconds = check_seconds
         self._task: asyncio.Task[None] | None = None
-        self.name = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="feed-headlines")
@@ -62,9 +56,7 @@ class FeedTask:
     async def post_pending(self) -> None:
         queue = self.bot.engine.jobs.queue
         try:
-            pending = await asyncio.to_thread(
-                queue.claim_headlines, self.name, BATCH, CLAIM_SECONDS
-            )
+            pending = await asyncio.to_thread(queue.unposted_headlines, BATCH)
         except ArticlebotError as error:
             log.warning("cannot read the headlines to post: %s", error)
             return

@@ -2,7 +2,7 @@
 the worker found for the bot to post: the contract, and its SQLite implementation in the data
 directory (`jobs.sqlite`); the PostgreSQL one is `index/store/pg/jobs.py`.
 
-The contract (tests/unit/store/test_contracts_jobs.py runs it against both):
+The contract (tests/unit/store/test_jobs.py runs it against both):
 - `submit` stores a job as `queued` and returns it; a kind in `JOINABLE` joins a job of the
   same kind and parameters that is still queued instead of queueing a second one; a kind in
   `ONE_AT_A_TIME` is refused with `BuildBusyError` while one is queued or running.
@@ -14,9 +14,11 @@ The contract (tests/unit/store/test_contracts_jobs.py runs it against both):
   lease can no longer change the job.
 - States only move queued → running → done | failed (running → running on a re-claim).
 - Two workers claiming at once never get the same job.
-- A headline is handed to one poster at a time (`claim_headlines`, under a lease, so a poster
-  that dies before `mark_posted` leaves it to another once the lease runs out): bot processes
-  sharing the queue post each headline once.
+
+Headlines are posted once by whichever bot process holds the channel's server: it claims one
+with `claim_headline` (atomic: one claimant at a time, for `lease` seconds), posts it, then
+`mark_posted`. A claimant that dies before marking leaves a lease that runs out, and the
+headline is offered again; `unposted_headlines` lists those neither posted nor under a claim.
 """
 
 from __future__ import annotations
@@ -55,12 +57,12 @@ CREATE TABLE IF NOT EXISTS headlines (
     channel_id INTEGER NOT NULL,
     body TEXT NOT NULL,
     created_at REAL NOT NULL,
-    posted_at REAL
+    posted_at REAL,
+    claimed_by TEXT,
+    claim_until REAL
 );
 CREATE INDEX IF NOT EXISTS headlines_unposted ON headlines (posted_at, id);
 """
-# Added to `headlines` after the table first shipped; a file without them gets them on open.
-_CLAIM_COLUMNS = {"claimed_by": "TEXT", "claimed_until": "REAL"}
 
 
 class JobKind(StrEnum):
@@ -125,7 +127,8 @@ class JobQueue(Protocol):
     def fail(self, job_id: int, worker: str, error: str) -> bool: ...
     def release(self, job_id: int, worker: str) -> bool: ...
     def add_headline(self, channel_id: int, body: dict[str, Any]) -> None: ...
-    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]: ...
+    def unposted_headlines(self, limit: int) -> list[Headline]: ...
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool: ...
     def mark_posted(self, headline_id: int) -> None: ...
 
 
@@ -133,11 +136,15 @@ class SqliteJobQueue:
     def __init__(self, path: Path, clock: Any = time.time) -> None:
         self.db = StateDb(path, SCHEMA)
         self._clock = clock
+        self._add_claim_columns()
+
+    def _add_claim_columns(self) -> None:
+        """A queue written before headlines were claimed gets the claim's columns."""
+        columns = {str(row[1]) for row in self.db.query("PRAGMA table_info(headlines)")}
         with self.db.transaction() as conn:
-            have = {str(r[1]) for r in conn.execute("PRAGMA table_info(headlines)")}
-            for column, kind in _CLAIM_COLUMNS.items():
-                if column not in have:
-                    conn.execute(f"ALTER TABLE headlines ADD COLUMN {column} {kind}")
+            for name, kind in (("claimed_by", "TEXT"), ("claim_until", "REAL")):
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE headlines ADD COLUMN {name} {kind}")
 
     def submit(self, kind: JobKind, params: dict[str, Any], payload: bytes | None = None) -> Job:
         encoded = json.dumps(params, sort_keys=True)
@@ -271,20 +278,25 @@ class SqliteJobQueue:
                 (channel_id, json.dumps(body), self._clock()),
             )
 
-    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]:
-        """Up to `limit` headlines to post, oldest first, none of them another poster's."""
+    def unposted_headlines(self, limit: int) -> list[Headline]:
+        rows = self.db.query(
+            "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
+            "AND (claim_until IS NULL OR claim_until < ?) ORDER BY id LIMIT ?",
+            (self._clock(), limit),
+        )
+        return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]  # type: ignore[call-overload]
+
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool:
+        """Whether `claimant` now holds the headline to post it: not posted, and no one
+        else's claim is running."""
         now = self._clock()
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
-                "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            conn.executemany(
-                "UPDATE headlines SET claimed_by = ?, claimed_until = ? WHERE id = ?",
-                [(poster, now + lease, r[0]) for r in rows],
+            cursor = conn.execute(
+                "UPDATE headlines SET claimed_by = ?, claim_until = ? WHERE id = ? "
+                "AND posted_at IS NULL AND (claim_until IS NULL OR claim_until < ?)",
+                (claimant, now + lease, headline_id, now),
             )
-        return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]
+            return cursor.rowcount == 1
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:

@@ -167,29 +167,32 @@ class PgJobQueue:
                 (channel_id, json.dumps(body), self._clock()),
             )
 
-    def claim_headlines(self, poster: str, limit: int, lease: float) -> list[Headline]:
-        """Up to `limit` headlines to post, oldest first, none of them another poster's:
-        posters claiming at once skip each other's rows instead of waiting on them."""
-        now = self._clock()
+    def unposted_headlines(self, limit: int) -> list[Headline]:
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "UPDATE headlines SET claimed_by = %s, claimed_until = %s WHERE id IN ("
-                "SELECT id FROM headlines WHERE posted_at IS NULL AND (claimed_until IS NULL "
-                "OR claimed_until < %s) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, channel_id, body",
-                (poster, now + lease, now, limit),
+                "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
+                "AND (claim_until IS NULL OR claim_until < %s) ORDER BY id LIMIT %s",
+                (self._clock(), limit),
             ).fetchall()
-        return sorted((Headline(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows), key=_id)
+        return [Headline(int(r[0]), int(r[1]), json.loads(r[2])) for r in rows]
+
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool:
+        """Whether `claimant` now holds the headline to post it: the conditional UPDATE runs
+        under the row's lock, so of two processes claiming at once one gets it."""
+        now = self._clock()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE headlines SET claimed_by = %s, claim_until = %s WHERE id = %s "
+                "AND posted_at IS NULL AND (claim_until IS NULL OR claim_until < %s)",
+                (claimant, now + lease, headline_id, now),
+            )
+            return cursor.rowcount == 1
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE headlines SET posted_at = %s WHERE id = %s", (self._clock(), headline_id)
             )
-
-
-def _id(headline: Headline) -> int:
-    return headline.id
 
 
 def _kind_key(kind: JobKind) -> int:

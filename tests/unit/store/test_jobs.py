@@ -125,49 +125,17 @@ def test_a_poll_joins_a_queued_poll_and_jobs_wait_in_order(queue: JobQueue) -> N
     assert claimed is not None and claimed.id == upload.id
 
 
-def test_a_headline_goes_to_one_poster_and_to_another_if_unposted_after_the_lease(
-    stores: StateStores, clock: Clock
-) -> None:
-    one, two = stores.jobs(clock), stores.jobs(clock)
-    one.add_headline(42, {"feed": {"url": "http://a"}, "added": []})
-    one.add_headline(43, {"feed": {"url": "http://b"}, "added": []})
+def test_headlines_are_handed_out_until_marked_posted(queue: JobQueue) -> None:
+    queue.add_headline(42, {"feed": {"url": "http://a"}, "added": []})
+    queue.add_headline(43, {"feed": {"url": "http://b"}, "added": []})
 
-    first = one.claim_headlines("bot-1", 10, lease=60)
-    meanwhile = two.claim_headlines("bot-2", 10, lease=60)
-    one.mark_posted(first[0].id)
-    clock.now += 61
-    # bot-1 died before posting 43: bot-2 gets it, and only it.
-    rest = two.claim_headlines("bot-2", 10, lease=60)
+    first = queue.unposted_headlines(10)
+    queue.mark_posted(first[0].id)
+    rest = queue.unposted_headlines(10)
 
-    assert [h.channel_id for h in first] == [42, 43] and meanwhile == []
+    assert [h.channel_id for h in first] == [42, 43]
     assert [h.channel_id for h in rest] == [43]
     assert rest[0].body == {"feed": {"url": "http://b"}, "added": []}
-    two.mark_posted(rest[0].id)
-    clock.now += 61
-    assert one.claim_headlines("bot-1", 10, lease=60) == []
-
-
-def test_posters_claiming_at_once_share_out_the_headlines_without_overlap(
-    stores: StateStores, clock: Clock
-) -> None:
-    for channel in range(60):
-        stores.jobs(clock).add_headline(channel, {"n": channel})
-    got: dict[str, list[int]] = {"bot-1": [], "bot-2": []}
-    start = threading.Barrier(2)
-
-    def post(name: str) -> None:
-        queue = stores.jobs(clock)
-        start.wait()
-        while batch := queue.claim_headlines(name, 5, lease=60):
-            got[name].extend(h.channel_id for h in batch)
-
-    threads = [threading.Thread(target=post, args=(name,)) for name in got]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(got["bot-1"] + got["bot-2"]) == list(range(60))
 
 
 def test_two_workers_claiming_at_once_never_get_the_same_job(
@@ -210,3 +178,48 @@ def test_a_worker_takes_over_the_job_of_another_whose_lease_ran_out(
     assert second.finish(job.id, "w2", {"feeds": 0})
     assert first.get(job.id).result == {"feeds": 0}
     assert not first.busy()
+
+
+def test_one_poster_holds_a_headline_until_posted_or_its_claim_runs_out(
+    stores: StateStores, clock: Clock
+) -> None:
+    # Two queue objects (connections of their own), as two bot processes hold.
+    mine, theirs = stores.jobs(clock), stores.jobs(clock)
+    mine.add_headline(42, {"feed": {"url": "http://a"}, "added": []})
+    [headline] = mine.unposted_headlines(10)
+
+    assert mine.claim_headline(headline.id, "a", lease=60)
+    assert not theirs.claim_headline(headline.id, "b", lease=60)
+    assert theirs.unposted_headlines(10) == []
+    clock.now += 61  # "a" died before posting: its claim lapses and the headline comes back
+    assert [h.id for h in theirs.unposted_headlines(10)] == [headline.id]
+    assert theirs.claim_headline(headline.id, "b", lease=60)
+    theirs.mark_posted(headline.id)
+    clock.now += 61
+
+    assert not mine.claim_headline(headline.id, "a", lease=60)
+    assert mine.unposted_headlines(10) == []
+
+
+def test_posters_claiming_at_once_each_get_different_headlines(
+    stores: StateStores, clock: Clock
+) -> None:
+    for channel in range(40):
+        stores.jobs(clock).add_headline(channel, {"n": channel})
+    got: dict[str, list[int]] = {"bot-1": [], "bot-2": []}
+    start = threading.Barrier(2)
+
+    def post(name: str) -> None:
+        queue = stores.jobs(clock)
+        start.wait()
+        for headline in queue.unposted_headlines(100):
+            if queue.claim_headline(headline.id, name, lease=60):
+                got[name].append(headline.channel_id)
+
+    threads = [threading.Thread(target=post, args=(name,)) for name in got]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(got["bot-1"] + got["bot-2"]) == list(range(40))

@@ -1,4 +1,4 @@
--- Several bot processes share the headlines: each claims the ones it posts, under a lease,
--- so a headline is posted once and one whose poster died is posted by another.
+-- Several bot processes share the headlines: the one that posts a headline claims it first,
+-- under a lease, so it is posted once and one whose poster died is offered again.
 ALTER TABLE headlines ADD COLUMN claimed_by TEXT;
-ALTER TABLE headlines ADD COLUMN claimed_until DOUBLE PRECISION;
+ALTER TABLE headlines ADD COLUMN claim_until DOUBLE PRECISION;
