@@ -39,7 +39,7 @@ def test_upgrade_creates_the_schema_once_and_commands_refuse_a_database_behind(
     assert main(["feedback"]) == EXIT_OK
     reported = capsys.readouterr().out
 
-    assert "applied 0001_state" in first and "applied 0002_headline_claims" in first
+    assert "applied 0001_state" in first and "applied 0003_slots" in first
     assert again.strip() == "Nothing to do: already current."
     assert reported.strip() == "No votes and no unanswered questions yet."
 
