@@ -22,7 +22,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ import numpy as np
 from index.errors import InputError
 from index.ingest.canonical import canonical_url
 from index.models import SHARED_COLLECTION, Article, ArticleRef, FeedInfo, ParsedArticle, Span
+from index.store.library import record_of
 from index.text.minhash import PERMUTATIONS, from_bytes, to_bytes
 
 FEEDS_NAME = "feeds.sqlite"
@@ -489,11 +490,7 @@ class SqliteFeedStore:
         """Make the article a member of its collection; it is stored once, by the first
         collection that takes it."""
         a = parsed.article
-        record = {
-            **asdict(a),
-            "excluded": [[s.start, s.end] for s in parsed.excluded],
-            "origin": parsed.origin,
-        }
+        record = record_of(parsed)
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO articles VALUES (?,?,?,?,?)",
