@@ -465,7 +465,10 @@ def _cmd_worker(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        worker.updater.stores.close()
     return EXIT_OK
 
 
