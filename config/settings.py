@@ -96,6 +96,10 @@ class Settings:
     # of `shard_count`. 0 keeps one unsharded connection, as a bot under 2,500 servers needs.
     shards: str = ""
     shard_count: int = 0
+    # Where the shared state lives (jobs, feeds, answers, votes, locks, the index pointer):
+    # a postgresql:// URL, or None for SQLite files in the data directory. Not shown in the
+    # repr: it may carry a password.
+    database_url: str | None = field(default=None, repr=False)
 
     @property
     def shard_ids(self) -> tuple[int, ...]:
@@ -110,7 +114,9 @@ class Settings:
         # Never show the token, even when the whole object is logged by mistake.
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items())
-        return f"Settings({body}, discord_token={'<set>' if self.discord_token else None})"
+        token = "<set>" if self.discord_token else None
+        database = "<set>" if self.database_url else None
+        return f"Settings({body}, discord_token={token}, database_url={database})"
 
 
 # Environment variable -> field. Discord's own names stay unprefixed, as operators expect them.
@@ -207,8 +213,9 @@ def load_settings(
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     converted = {k: _convert(k, v, getattr(defaults, k), origin.get(k)) for k, v in values.items()}
-    if converted.get("discord_token") == "":
-        converted["discord_token"] = None
+    for secret in ("discord_token", "database_url"):
+        if converted.get(secret) == "":
+            converted[secret] = None
     settings = dataclasses.replace(defaults, **converted)
     _validate(settings)
     return settings
@@ -264,6 +271,10 @@ def _validate(s: Settings) -> None:
             f"ARTICLEBOT_SHARDS: shard {outside[0]} is not below ARTICLEBOT_SHARD_COUNT "
             f"{s.shard_count} (shards are numbered from 0)"
         )
+    if s.database_url is not None and not s.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise SettingsError("ARTICLEBOT_DATABASE_URL must be a postgresql:// URL")
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

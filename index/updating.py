@@ -44,11 +44,8 @@ from index.models import (
     ReadReport,
     SourceProblem,
 )
-from index.store.feeds import FeedStore
-from index.store.files import DataFiles
-from index.store.layout import DataDir
-from index.store.library import Library
-from index.store.locks import exclusive
+from index.store.backend import StateStores
+from index.store.locks import POLL
 from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
@@ -79,12 +76,19 @@ def read_bounds_from(settings: Settings) -> ReadBounds:
 class Updater:
     """Everything that changes the articles or the index."""
 
-    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        models: EmbedderSlot | None = None,
+        stores: StateStores | None = None,
+    ) -> None:
         self.settings = settings
         self.models = models or EmbedderSlot(settings.model)
-        self.files = DataFiles(settings.data_dir)
-        self.library = Library(settings.data_dir)
-        self.feeds = FeedStore(settings.data_dir)
+        self.stores = stores or StateStores.open(settings)
+        self.files = self.stores.files
+        self.layout = self.stores.layout()
+        self.library = self.stores.library()
+        self.feeds = self.stores.feeds()
         self.url_cache = UrlCache(settings.data_dir)
         self._encoder_lock = threading.Lock()
         self._onnx_passages: OnnxPassageEncoder | None = None
@@ -204,7 +208,7 @@ class Updater:
     ) -> BuildReport:
         # The lock is taken before reading, so a second build says "busy" at once instead of
         # after fetching every source.
-        with DataDir(self.settings.data_dir).build_lock():
+        with self.layout.build_lock():
             report = self.read(sources)
             return self.build_from(report.articles, report, progress, lock_held=True)
 
@@ -226,6 +230,7 @@ class Updater:
             lock_held=lock_held,
             query_model=self._query_model_maker(),
             approximate_from=self.settings.approximate_from or None,
+            layout=self.layout,
         )
         if not report.up_to_date:
             # Each update adds a segment; the tiered policy merges small ones as they pile up
@@ -234,6 +239,7 @@ class Updater:
                 self.settings.data_dir,
                 approximate_from=self.settings.approximate_from or None,
                 lock_held=lock_held,
+                layout=self.layout,
             )
         return report
 
@@ -293,7 +299,7 @@ class Updater:
         from index.poll import FeedPoller, PollPolicy
 
         # One poll at a time per data directory, across processes (the worker and cron).
-        with exclusive(self.files.poll_lock, PollBusyError):
+        with self.layout.locks.exclusive(POLL, PollBusyError):
             self._follow_settings_feeds()
             s = self.settings
             poller = FeedPoller(

@@ -1,7 +1,8 @@
 """The durable job queue between the answering process and the worker, and the headlines
-the worker found for the bot to post. SQLite in the data directory (`jobs.sqlite`).
+the worker found for the bot to post: the contract, and its SQLite implementation in the data
+directory (`jobs.sqlite`); the PostgreSQL one is `index/store/pg/jobs.py`.
 
-The contract (what a PostgreSQL queue must also do, e.g. with `FOR UPDATE SKIP LOCKED`):
+The contract (tests/unit/store/test_jobs.py runs it against both):
 - `submit` stores a job as `queued` and returns it; a kind in `JOINABLE` joins a job of the
   same kind and parameters that is still queued instead of queueing a second one; a kind in
   `ONE_AT_A_TIME` is refused with `BuildBusyError` while one is queued or running.
@@ -12,6 +13,7 @@ The contract (what a PostgreSQL queue must also do, e.g. with `FOR UPDATE SKIP L
   with `finish` (a JSON result) or `fail` (a message for the user); a worker that lost its
   lease can no longer change the job.
 - States only move queued → running → done | failed (running → running on a re-claim).
+- Two workers claiming at once never get the same job.
 
 Headlines are posted once by whichever bot process holds the channel's server: it claims one
 with `claim_headline` (atomic: one claimant at a time, for `lease` seconds), posts it, then
@@ -117,6 +119,7 @@ class JobQueue(Protocol):
     ) -> Job: ...
     def get(self, job_id: int) -> Job: ...
     def ahead_of(self, job_id: int) -> int: ...
+    def busy(self) -> bool: ...
     def claim(self, worker: str, lease: float) -> Job | None: ...
     def payload(self, job_id: int) -> bytes | None: ...
     def heartbeat(self, job_id: int, worker: str, lease: float, progress: str | None) -> bool: ...
@@ -171,10 +174,10 @@ class SqliteJobQueue:
             return self._get(conn, int(cursor.lastrowid or 0))
 
     def get(self, job_id: int) -> Job:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        rows = self.db.query(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         if not rows:
             raise KeyError(job_id)
-        return _job(rows[0])
+        return job_of(rows[0])
 
     def ahead_of(self, job_id: int) -> int:
         """How many unfinished jobs come before this one."""
@@ -183,6 +186,15 @@ class SqliteJobQueue:
             (job_id, JobState.QUEUED.value, JobState.RUNNING.value),
         )
         return int(rows[0][0])  # type: ignore[call-overload]
+
+    def busy(self) -> bool:
+        """Whether an update is queued or running."""
+        return bool(
+            self.db.query(
+                "SELECT 1 FROM jobs WHERE state IN (?, ?) LIMIT 1",
+                (JobState.QUEUED.value, JobState.RUNNING.value),
+            )
+        )
 
     def claim(self, worker: str, lease: float) -> Job | None:
         now = self._clock()
@@ -294,14 +306,14 @@ class SqliteJobQueue:
 
     @staticmethod
     def _get(conn: Any, job_id: int) -> Job:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row)
+        row = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_of(row)
 
 
-_COLUMNS = "id, kind, params, state, progress, result, error, attempts, created_at"
+JOB_COLUMNS = "id, kind, params, state, progress, result, error, attempts, created_at"
 
 
-def _job(row: Any) -> Job:
+def job_of(row: Any) -> Job:
     return Job(
         id=int(row[0]),
         kind=JobKind(row[1]),

@@ -99,6 +99,7 @@ def test_conversions() -> None:
         ("ARTICLEBOT_READ_TIMEOUT", "0"),
         ("ARTICLEBOT_READ_MEMORY_MB", "100"),
         ("ARTICLEBOT_LOG_LEVEL", "chatty"),
+        ("ARTICLEBOT_DATABASE_URL", "mysql://db/articlebot"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -169,3 +170,13 @@ def test_unusable_shards_are_refused_by_name(
 ) -> None:
     with pytest.raises(SettingsError, match=says):
         load_settings(environ, env_file=tmp_path / "absent.env")
+
+
+def test_the_database_url_is_optional_and_never_shown() -> None:
+    url = "postgresql://bot:hunter2@db.example:5432/articlebot"
+    settings = load_settings({"ARTICLEBOT_DATABASE_URL": url}, env_file=None)
+
+    assert settings.database_url == url
+    assert "hunter2" not in repr(settings) and "database_url=<set>" in repr(settings)
+    assert load_settings({"ARTICLEBOT_DATABASE_URL": ""}, env_file=None).database_url is None
+    assert load_settings({}, env_file=None).database_url is None
