@@ -89,6 +89,13 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Watched questions (/watch): how many a member may keep, how many a server may keep (its
+    # members' and its channels'), how many posts one watch may make in 24 hours, and after
+    # how many days without being added again a watch expires.
+    watch_max_per_member: int = 10
+    watch_max_per_server: int = 100
+    watch_posts_per_day: int = 3
+    watch_expiry_days: float = 30.0
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
@@ -213,6 +220,12 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    if min(s.watch_max_per_member, s.watch_max_per_server, s.watch_posts_per_day) < 1:
+        raise SettingsError(
+            "ARTICLEBOT_WATCH_MAX_PER_MEMBER, _MAX_PER_SERVER and _POSTS_PER_DAY must be at least 1"
+        )
+    if s.watch_expiry_days <= 0:
+        raise SettingsError("ARTICLEBOT_WATCH_EXPIRY_DAYS must be more than 0")
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(

@@ -55,10 +55,13 @@ from index.query.when import ACCEPTED_FORMS, search_filters
 from index.store.feeds import FeedStore
 from index.store.layout import DataDir
 from index.store.library import Library
+from index.store.watches import Watch, WatchAdded, WatchPost, WatchTarget, result_json
 from index.updating import Updater, plan_from
+from index.watching import EncodedQuestion, WatchDesk, WatchPlace
 
 if TYPE_CHECKING:
     from index.ingest.feeds import FetchLimits
+    from index.watch_match import MatchRound
 
 # What the faces may use besides the Engine: they import nothing else from the engine's rooms.
 __all__ = [
@@ -73,12 +76,19 @@ __all__ = [
     "FeedbackDesk",
     "IndexStatus",
     "Scores",
+    "Watch",
+    "WatchAdded",
+    "WatchDesk",
+    "WatchPlace",
+    "WatchPost",
+    "WatchTarget",
     "decline_check",
     "ensure_index",
     "has_index",
     "load_dataset",
     "median_passage_chars",
     "plan_from",
+    "result_json",
     "score",
     "search_filters",
     "subset",
@@ -97,6 +107,12 @@ class AnsweringEngine(Answering):
         self.jobs = JobDesk(settings.data_dir)
         self._library = Library(settings.data_dir)
         self._feed_store = FeedStore(settings.data_dir)
+        self.watches = WatchDesk(settings, self._encode_watched)
+
+    def _encode_watched(self, question: str) -> EncodedQuestion:
+        """A watched question's vector, by the encoder `/ask` uses on the live index."""
+        searcher = self.searcher()
+        return EncodedQuestion(searcher.manifest.model, searcher.question_vector(question))
 
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self._library.articles(collection)]
@@ -195,6 +211,14 @@ class Engine(AnsweringEngine):
 
     def feeds_due(self) -> bool:
         return self.updates.feeds_due()
+
+    def match_watches(self) -> MatchRound:
+        """Match the watches against what was published since the last round (the worker
+        does this after every update; the command line, for when no worker runs). Imported
+        here: the matcher's scipy has no place in the answering process."""
+        from index.watch_match import watch_matcher
+
+        return watch_matcher(self.settings, self.watches.store).catch_up()
 
     @staticmethod
     def require_index(data_dir: Path) -> None:

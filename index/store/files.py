@@ -13,6 +13,8 @@ data/
   answers.sqlite               answers sent, for their buttons
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
+  watches.sqlite               watched questions, their posts, the articles matched so far
+  .watch.lock                  held while watches are matched against new articles
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from index.store.feeds import FEEDS_NAME
 from index.store.layout import BUILD_LOCK_NAME, CURRENT_NAME
 from index.store.source_cache import SOURCE_CACHE_NAME
 from index.store.url_cache import URL_CACHE_NAME
+from index.store.watches import WATCHES_NAME
 
 JOBS_NAME = "jobs.sqlite"
 
@@ -82,3 +85,11 @@ class DataFiles:
     @property
     def jobs(self) -> Path:
         return self.root / JOBS_NAME
+
+    @property
+    def watches(self) -> Path:
+        return self.root / WATCHES_NAME
+
+    @property
+    def watch_lock(self) -> Path:
+        return self.root / ".watch.lock"
