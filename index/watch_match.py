@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from scipy import sparse
 
 from index.answering import tuning_from
 from index.models import SHARED_COLLECTION, ArticleRef, Hit, SearchFilters, SearchResult, Span
-from index.query.confidence import confidence, overlap
+from index.query.confidence import Overlap, confidence
 from index.query.diversity import diverse
 from index.query.features import AnswerType, answer_type
 from index.query.filters import ArticleFacts, allowed_articles
@@ -125,9 +125,37 @@ class _Arrivals:
     # Per segment: its postings and the column of each of its local passage rows (-1: not new).
     postings: list[tuple[Postings, np.ndarray]] = field(default_factory=list)
 
+    # Each passage's terms (title and text), and its sentences' (title and sentence), read
+    # once: what `confidence.overlap` tokenises for every question, here for many questions.
+    passage_terms: dict[int, frozenset[str]] = field(default_factory=dict)
+    sentence_terms: dict[int, list[frozenset[str]]] = field(default_factory=dict)
+
     def close(self) -> None:
         for store in self.stores:
             store.close()
+
+    def terms_of(self, column: int) -> frozenset[str]:
+        known = self.passage_terms.get(column)
+        if known is None:
+            article = self.passage_article[column]
+            text = self.texts[article][self.starts[column] : self.ends[column]]
+            known = frozenset(tokenize(f"{self.refs[article].title} {text}"))
+            self.passage_terms[column] = known
+        return known
+
+    def overlap(self, terms: Mapping[str, float], column: int) -> Overlap:
+        """`confidence.overlap` of the passage in `column`, from its terms read once."""
+        sentences = self.sentence_terms.get(column)
+        if sentences is None:
+            text = _passage_text(self, column)
+            sentences = [
+                frozenset(tokenize(f"{text.title} {text.excerpt(s)}")) for s in text.sentences
+            ]
+            self.sentence_terms[column] = sentences
+        return Overlap(
+            passage=_share(terms, self.terms_of(column)),
+            sentence=max((_share(terms, found) for found in sentences), default=0.0),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +192,8 @@ class WatchMatcher:
         self._clock = clock
         self._questions: dict[int, _Question] = {}
         self._segments: dict[str, _Segment] = {}
+        # The watches' term matrices, kept while the same watches are live.
+        self._terms: tuple[tuple[tuple[int, float], ...], _TermMatrices] | None = None
 
     def catch_up(self) -> MatchRound:
         """Match the live watches against whatever was published since the last round; a
@@ -195,7 +225,13 @@ class WatchMatcher:
         self.store.purge_expired(now)
         arrivals = self._arrivals(state, baseline)
         try:
-            watches = [w for w in self.store.active(now) if self._usable(w, folder)]
+            manifest = read_manifest(folder)
+            # A watch encoded by another model means nothing to this index's vectors.
+            watches = [
+                w
+                for w in self.store.active(now)
+                if w.model == manifest.model and len(w.vector) == manifest.dimension
+            ]
             posts: list[NewPost] = []
             if arrivals.refs and watches:
                 lexical = self._lexical(state)
@@ -250,10 +286,6 @@ class WatchMatcher:
             )
             live = live_rows(state, articles).passages
         return LexicalIndex([s.postings for s in segments], live)
-
-    def _usable(self, watch: Watch, folder: Path) -> bool:
-        manifest = read_manifest(folder)
-        return watch.model == manifest.model and len(watch.vector) == manifest.dimension
 
     def _live_articles(self, state: IndexState) -> list[tuple[str, str]]:
         out = []
@@ -339,7 +371,10 @@ class WatchMatcher:
         for gone in set(self._questions) - live:
             del self._questions[gone]
         questions = [self._question(w) for w in watches]
-        terms = _TermMatrices.of(questions)
+        key = tuple((w.id, w.renewed_at) for w in watches)
+        if self._terms is None or self._terms[0] != key:
+            self._terms = (key, _TermMatrices.of(questions))
+        terms = self._terms[1]
         vectors = np.stack([w.vector for w in watches]).astype(np.float32)
         allowed = _allowed(watches, arrivals.refs)
         matches: list[_Match] = []
@@ -392,10 +427,9 @@ class WatchMatcher:
             )
             for i in likely:
                 column = int(col[i]) + lo
-                text = _passage_text(arrivals, column)
                 sure = confidence(
                     float(dense[i, col[i]]),
-                    overlap(questions[i].terms.informativeness, text),
+                    arrivals.overlap(questions[i].terms.informativeness, column),
                     weights,
                 )
                 if sure >= self.tuning.min_score:
@@ -426,6 +460,9 @@ class WatchMatcher:
             by_watch.setdefault(m.watch, []).append(m)
         history = self.store.history([watches[i].id for i in by_watch], now - DAY_SECONDS)
         posts = []
+        # Each term's best BM25 score in the index (what `/ask` weighs quote terms by), read
+        # once a round whatever the number of questions sharing it.
+        quote_weights: dict[str, float] = {}
         for i, found in by_watch.items():
             watch, question = watches[i], questions[i]
             past = history[watch.id]
@@ -449,7 +486,10 @@ class WatchMatcher:
                 self.tuning.max_shared,
             )
             texts = [_passage_text(arrivals, found[p.position].column) for p in picks]
-            weights = lexical.term_weights(question.terms)
+            for t in question.terms.stems:
+                if t not in quote_weights:
+                    quote_weights[t] = _best_score(lexical, t)
+            weights = {t: quote_weights[t] for t in question.terms.stems}
             quotes = pick_quotes(texts, weights, question.kind)
             hits = []
             for pick, text, quote in zip(picks, texts, quotes, strict=True):
@@ -525,19 +565,22 @@ class _TermMatrices:
         found: dict[int, np.ndarray] = {}
         average = lexical.average_length
         for postings, column_of in arrivals.postings:
-            for term, t in postings.vocabulary.items():
-                col = self.vocabulary.get(term)
-                if col is None:
-                    continue
+            shared = self.vocabulary.keys() & postings.vocabulary.keys()
+            if not shared:
+                continue
+            rows = np.asarray(postings.rows, dtype=np.int64)
+            counts = np.asarray(postings.counts, dtype=np.float64)
+            lengths = np.asarray(postings.lengths, dtype=np.float64)
+            for term in shared:
+                t = postings.vocabulary[term]
                 start, end = int(postings.indptr[t]), int(postings.indptr[t + 1])
-                local = np.asarray(postings.rows[start:end], dtype=np.int64)
-                columns = column_of[local]
+                columns = column_of[rows[start:end]]
                 keep = (columns >= lo) & (columns < hi)
                 if not keep.any():
                     continue
-                tf = np.asarray(postings.counts[start:end], dtype=np.float64)[keep]
-                dl = np.asarray(postings.lengths, dtype=np.float64)[local[keep]]
-                row = found.setdefault(col, np.zeros(hi - lo, dtype=np.float64))
+                tf = counts[start:end][keep]
+                dl = lengths[rows[start:end][keep]]
+                row = found.setdefault(self.vocabulary[term], np.zeros(hi - lo, np.float64))
                 row[columns[keep] - lo] += tf / (K1 * ((1 - B) + B * dl / average) + tf)
         if not found:
             return np.zeros((self.counts.shape[0], hi - lo), dtype=np.float32)
@@ -557,9 +600,7 @@ class _TermMatrices:
         rows: list[int] = []
         cols: list[int] = []
         for column in range(lo, hi):
-            article = arrivals.passage_article[column]
-            text = arrivals.texts[article][arrivals.starts[column] : arrivals.ends[column]]
-            for stem in set(tokenize(f"{arrivals.refs[article].title} {text}")):
+            for stem in arrivals.terms_of(column):
                 t = self.vocabulary.get(stem)
                 if t is not None:
                     rows.append(t)
@@ -592,6 +633,18 @@ def _allowed(watches: Sequence[Watch], refs: Sequence[ArticleRef]) -> np.ndarray
         mask = allowed_articles(facts, {SHARED_COLLECTION, collection}, filters)
         out[members] = True if mask is None else mask
     return out
+
+
+def _best_score(lexical: LexicalIndex, term: str) -> float:
+    return lexical.term_weights(QueryTerms((term,), {}))[term]
+
+
+def _share(terms: Mapping[str, float], present: frozenset[str]) -> float:
+    """`lexical.term_overlap` over terms already read."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in terms.items() if t in present) / total
 
 
 def _blocks(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
