@@ -220,10 +220,9 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
-    if min(s.watch_max_per_member, s.watch_max_per_server, s.watch_posts_per_day) < 1:
-        raise SettingsError(
-            "ARTICLEBOT_WATCH_MAX_PER_MEMBER, _MAX_PER_SERVER and _POSTS_PER_DAY must be at least 1"
-        )
+    for name in ("watch_max_per_member", "watch_max_per_server", "watch_posts_per_day"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"ARTICLEBOT_{name.upper()} must be at least 1")
     if s.watch_expiry_days <= 0:
         raise SettingsError("ARTICLEBOT_WATCH_EXPIRY_DAYS must be more than 0")
     # logging.setLevel would raise on an unknown name later, with a traceback.

@@ -186,7 +186,7 @@ async def test_a_watched_question_is_answered_once_when_its_story_arrives(
     assert "More" in labels and "Context" in labels
 
 
-async def test_a_member_who_closed_their_dms_loses_their_watches_quietly(
+async def test_members_who_closed_their_dms_or_left_lose_their_watches_quietly(
     discord_at_fake: FakeDiscord,
     watch_settings: Settings,
     embedder: Embedder,
@@ -211,7 +211,13 @@ async def test_a_member_who_closed_their_dms_loses_their_watches_quietly(
             user_id=world.member.id,
         )
         await added(ix)
+        leaving = await fake.invoke_slash(
+            "watch add", {"question": QUESTION}, channel_id=world.channel.id, user_id=world.admin.id
+        )
+        await added(leaving)
         fake.close_dms(world.member.id)
+        fake.remove_member(world.guild.id, world.admin.id)
+        admin_dm = fake.add_dm_channel(world.admin.id)
         feed_site.put_story(FERRY)
         feed_site.put(
             "/rss.xml",
@@ -227,3 +233,4 @@ async def test_a_member_who_closed_their_dms_loses_their_watches_quietly(
         )
 
     assert fake.bot_messages(world.dm.id) == []
+    assert fake.bot_messages(admin_dm.id) == []
