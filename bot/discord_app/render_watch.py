@@ -8,13 +8,18 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.discord_app.render import ANSWER_COLOUR, FIELD_LIMIT, FIELD_VALUE_LIMIT
+from bot.discord_app.render import ANSWER_COLOUR
 from bot.discord_app.safe_text import clip, one_line
 from index.engine import Watch, WatchAdded, WatchTarget
 
 # The note sits in the description of an answer embed that keeps room for it.
 WATCH_NOTE_LIMIT = 200
 CHOICE_LIMIT = 100
+# A list shows this many watches, each within these bounds: 10 × (150 + 300) stays well
+# inside an embed's 6,000 characters.
+WATCHES_SHOWN = 10
+NAME_LIMIT = 150
+VALUE_LIMIT = 300
 
 
 def watch_note(embed: discord.Embed, question: str) -> discord.Embed:
@@ -51,20 +56,22 @@ def watch_list_embed(watches: Sequence[Watch]) -> discord.Embed:
     if not watches:
         embed.description = "Nothing watched yet; add a question with `/watch add`."
         return embed
-    for w in watches[:FIELD_LIMIT]:
-        filters = []
+    for w in watches[:WATCHES_SHOWN]:
+        filters = [f"since {w.since[:10]}"] if w.since else []
         if w.outlets:
             filters.append("outlets " + ", ".join(one_line(o) for o in w.outlets))
-        if w.since:
-            filters.append(f"since {w.since[:10]}")
-        lines = [
-            f"Posted {where(w)}; expires {_day(w.expires_at)}",
-            *(["; ".join(filters)] if filters else []),
-        ]
+        # Only the filters come from users: the channel mention is made here, of an id.
+        value = f"Posted {where(w)}; expires {_day(w.expires_at)}"
+        if filters:
+            value += "\n" + clip("; ".join(filters), VALUE_LIMIT - len(value) - 1)
         embed.add_field(
-            name=f"#{w.id} · {clip(one_line(w.question), 200)}",
-            value=clip("\n".join(lines), FIELD_VALUE_LIMIT),
+            name=f"#{w.id} · {clip(one_line(w.question), NAME_LIMIT - 12)}",
+            value=value,
             inline=False,
+        )
+    if len(watches) > WATCHES_SHOWN:
+        embed.set_footer(
+            text=f"{len(watches) - WATCHES_SHOWN} more; /watch remove offers them all as you type."
         )
     return embed
 
