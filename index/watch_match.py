@@ -192,6 +192,7 @@ class WatchMatcher:
         self._clock = clock
         self._questions: dict[int, _Question] = {}
         self._segments: dict[str, _Segment] = {}
+        self._watches: tuple[int, list[Watch]] | None = None
         # The watches' term matrices, kept while the same watches are live.
         self._terms: tuple[tuple[tuple[int, float], ...], _TermMatrices] | None = None
 
@@ -229,7 +230,7 @@ class WatchMatcher:
             # A watch encoded by another model means nothing to this index's vectors.
             watches = [
                 w
-                for w in self.store.active(now)
+                for w in self._active(now)
                 if w.model == manifest.model and len(w.vector) == manifest.dimension
             ]
             posts: list[NewPost] = []
@@ -286,6 +287,13 @@ class WatchMatcher:
             )
             live = live_rows(state, articles).passages
         return LexicalIndex([s.postings for s in segments], live)
+
+    def _active(self, now: float) -> list[Watch]:
+        """The live watches, read again only when the store says they changed."""
+        version = self.store.version()
+        if self._watches is None or self._watches[0] != version:
+            self._watches = (version, self.store.active(now))
+        return [w for w in self._watches[1] if w.expires_at > now]
 
     def _live_articles(self, state: IndexState) -> list[tuple[str, str]]:
         out = []

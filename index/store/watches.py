@@ -7,6 +7,8 @@ The contract (`WatchStore`, what a PostgreSQL store must also do):
   beyond the owner's or the server's limit is refused with `WatchLimitError`, in the same
   transaction that counts, so two adds at once cannot both pass the last free place.
 - Expired watches are never returned; `purge_expired` deletes them (and their posts).
+- `version` changes whenever a watch is added, renewed or removed, so the matcher may keep
+  the live watches (and what it derived from them) between rounds.
 - The matcher reads the live watches (`active`), what each was already sent and how many posts
   it made lately (`history`), and which articles it has considered before (`baseline`,
   `unseen`); it writes one round with `commit_round`, in one transaction: the posts, the
@@ -74,6 +76,11 @@ CREATE TABLE IF NOT EXISTS seen_articles (
     digest TEXT NOT NULL,
     PRIMARY KEY (article_id, digest)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS watch_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO watch_version VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS baseline (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     state TEXT NOT NULL,
@@ -190,6 +197,7 @@ class WatchStore(Protocol):
     def remove_channel(self, channel_id: int) -> int: ...
     def purge_expired(self, now: float) -> int: ...
     def active(self, now: float) -> list[Watch]: ...
+    def version(self) -> int: ...
     def history(self, watch_ids: Collection[int], since: float) -> dict[int, WatchHistory]: ...
     def baseline(self) -> Baseline | None: ...
     def unseen(self, articles: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
@@ -222,7 +230,8 @@ class SqliteWatchStore:
         vector = np.ascontiguousarray(watch.vector, dtype=np.float32).tobytes()
         outlets = json.dumps(list(watch.outlets))
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM watches WHERE expires_at <= ?", (now,))
+            _delete(conn, "expires_at <= ?", (now,))
+            _changed(conn)
             same = conn.execute(
                 "SELECT id FROM watches WHERE collection = ? AND owner = ? AND target = ? "
                 "AND channel_id = ? AND question_key = ?",
@@ -340,6 +349,10 @@ class SqliteWatchStore:
             )
         ]
 
+    def version(self) -> int:
+        ((version,),) = self.db.query("SELECT version FROM watch_version WHERE id = 1")
+        return _int(version)
+
     def history(self, watch_ids: Collection[int], since: float) -> dict[int, WatchHistory]:
         out: dict[int, WatchHistory] = {}
         for watch_id in watch_ids:
@@ -432,8 +445,14 @@ def _read(conn: Any, watch_id: int) -> Watch:
     )
 
 
+def _changed(conn: Any) -> None:
+    conn.execute("UPDATE watch_version SET version = version + 1 WHERE id = 1")
+
+
 def _delete(conn: Any, where: str, args: Sequence[object]) -> int:
     ids = [int(r[0]) for r in conn.execute(f"SELECT id FROM watches WHERE {where}", args)]
+    if ids:
+        _changed(conn)
     for watch_id in ids:
         conn.execute(
             "DELETE FROM watch_posts WHERE watch_id = ? AND posted_at IS NULL", (watch_id,)

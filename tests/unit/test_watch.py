@@ -404,3 +404,19 @@ def test_a_round_interrupted_before_its_commit_is_done_again_and_once(
 
     assert (first.posts, second.posts) == (1, 0)
     assert len(store.unposted(10, list(WatchTarget))) == 1
+
+
+def test_the_version_changes_with_every_add_renewal_and_removal(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder
+) -> None:
+    versions = [store.version()]
+    watch = store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    versions.append(store.version())
+    store.add(watch_of(hash_embedder), LIMITS, T0 + 1)
+    versions.append(store.version())
+    store.commit_round(Baseline("gen", frozenset()), [("a", "d")], [], T0)
+    versions.append(store.version())
+    store.remove(watch.id)
+    versions.append(store.version())
+
+    assert versions[0] < versions[1] < versions[2] == versions[3] < versions[4]
