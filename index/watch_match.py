@@ -55,7 +55,6 @@ from index.store.database import Store
 from index.store.files import DataFiles
 from index.store.layout import LEXICAL_NAME, STORE_NAME, DataDir
 from index.store.lexical import K1, B, LexicalIndex, Postings, QueryTerms, query_terms, tokenize
-from index.store.locks import exclusive
 from index.store.manifest import read_manifest
 from index.store.segments import (
     VECTORS_ARRAY,
@@ -71,6 +70,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The lock a matching round holds (`.watch.lock` in the data directory, or PostgreSQL's).
+WATCH_LOCK = "watch"
 # New passages are matched in blocks of about this many (whole articles), so the watches ×
 # passages matrices stay small: 10,000 watches × 1,024 passages is 40 MB a matrix.
 BLOCK_PASSAGES = 1024
@@ -183,8 +184,11 @@ class WatchMatcher:
         posts_per_day: int,
         top_k: int,
         clock: Callable[[], float] = time.time,
+        layout: DataDir | None = None,
     ) -> None:
         self.files = DataFiles(data_dir)
+        # The index pointer and the locks of the state backend (files, or PostgreSQL).
+        self.layout = layout or DataDir(data_dir)
         self.store = store
         self.tuning = tuning
         self.posts_per_day = posts_per_day
@@ -200,13 +204,13 @@ class WatchMatcher:
         """Match the live watches against whatever was published since the last round; a
         round already running in another process makes this one a no-op."""
         try:
-            with exclusive(self.files.watch_lock, _Busy):
+            with self.layout.locks.exclusive(WATCH_LOCK, _Busy):
                 return self._round()
         except _Busy:
             return MatchRound(busy=True)
 
     def _round(self) -> MatchRound:
-        folder = DataDir(self.files.root).current_or_none()
+        folder = self.layout.current_or_none()
         if folder is None:
             return MatchRound()
         now = self._clock()
@@ -689,7 +693,9 @@ class _Segment:
     passage_article: np.ndarray
 
 
-def watch_matcher(settings: Settings, store: WatchStore) -> WatchMatcher:
+def watch_matcher(
+    settings: Settings, store: WatchStore, layout: DataDir | None = None
+) -> WatchMatcher:
     """The matcher as the settings configure it: `/ask`'s ranking and threshold."""
     return WatchMatcher(
         settings.data_dir,
@@ -697,4 +703,5 @@ def watch_matcher(settings: Settings, store: WatchStore) -> WatchMatcher:
         tuning_from(settings),
         posts_per_day=settings.watch_posts_per_day,
         top_k=settings.top_k,
+        layout=layout,
     )
