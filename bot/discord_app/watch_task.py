@@ -7,6 +7,10 @@ across restarts of either process (a crash between the send and the mark would s
 again: the only repeat possible). A member who left the server, or who does not take DMs
 from the bot (403), loses their DM watches quietly; a channel gone or closed to the bot loses
 its watches: no post is retried for ever.
+
+With several bot processes (shards), the one holding shard 0 (the DMs' shard) delivers every
+watch post, channels included (a post goes over REST, whatever shard holds its server), so
+each is made once without claims.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class WatchTask:
             await asyncio.sleep(self.check_seconds)
 
     async def post_pending(self) -> None:
+        if not self.bot.holds(None):
+            return
         desk = self.bot.engine.watches
         try:
             pending = await asyncio.to_thread(
