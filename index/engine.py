@@ -115,7 +115,7 @@ class AnsweringEngine(Answering):
         self._library = self.stores.library()
         self._feed_store = self.stores.feeds()
         self._start_slots: SpacedSlots | None = None
-        self.watches = WatchDesk(self.settings, self._encode_watched)
+        self.watches = WatchDesk(self.settings, self._encode_watched, self.stores.watches())
 
     @property
     def start_slots(self) -> SpacedSlots:

@@ -25,7 +25,6 @@ from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
 from index.models import Progress
 from index.store.jobs import Job, JobKind, JobQueue
-from index.store.watches import SqliteWatchStore
 from index.updating import Updater
 from index.watch_match import WatchMatcher, watch_matcher
 
@@ -67,7 +66,7 @@ class Worker:
         self.feed_check = feed_check
         self.stop = threading.Event()
         self.watcher: WatchMatcher = watch_matcher(
-            settings, SqliteWatchStore(self.updater.files.watches), self.updater.layout
+            settings, self.updater.stores.watches(), self.updater.layout
         )
         self._watch_retry_at = 0.0
 
