@@ -10,6 +10,11 @@ library; and a button on an answer given by the first process works after that p
 stopped and the second has taken its shard over. Each feed is fetched by one poll (the
 default interval of 15 minutes is longer than the test, so a second poll anywhere would be a
 third fetch, after the one that follows the feed).
+
+Search stays in the shared data directory's index files: the Milvus backend had not landed
+when this test was written. With it, the same scenario belongs here with
+`ARTICLEBOT_MILVUS_URI` pointing at `milvus-lite server` over gRPC (a Milvus Lite `.db` file
+is open to one process only, and here there are four).
 """
 
 from __future__ import annotations
