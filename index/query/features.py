@@ -231,3 +231,51 @@ def feature_matrix(
     out[:, 18] = fused.max() - fused
     out[:, 19] = (articles[:, None] == articles[None, :]).sum(axis=1) / n
     return out
+
+
+SENTENCE_FEATURE_NAMES = (
+    "weighted_overlap",
+    "weighted_best",
+    "overlap",
+    "overlap_best",
+    "proximity",
+    "asks_type",
+    "holds_type",
+    "new_words",
+    "first",
+    "last",
+    "length",
+)
+
+
+def sentence_features(
+    texts: Sequence[str],
+    weights: Mapping[str, float],
+    terms: Mapping[str, float],
+    kind: AnswerType,
+) -> np.ndarray:
+    """One row of `SENTENCE_FEATURE_NAMES` per sentence of one passage: what the quote
+    model reads to choose the sentence that answers. `weights` are the question's terms
+    weighted as the quote heuristic weighs them, `terms` by informativeness."""
+    n = len(texts)
+    out = np.zeros((n, len(SENTENCE_FEATURE_NAMES)), dtype=np.float64)
+    if n == 0:
+        return out
+    asks = kind is not AnswerType.OTHER
+    weight_total, term_total = sum(weights.values()), sum(terms.values())
+    for i, text in enumerate(texts):
+        tokens = tokenize(text)
+        present = set(tokens)
+        out[i, 0] = _share(weights, weight_total, present)
+        out[i, 2] = _share(terms, term_total, present)
+        out[i, 4] = proximity(terms, text)
+        out[i, 5] = float(asks)
+        out[i, 6] = float(asks and holds_type(text, kind))
+        # An answer adds something the question does not say: words beyond its terms.
+        out[i, 7] = math.log1p(sum(t not in terms for t in present))
+        out[i, 10] = math.log1p(len(tokens))
+    for column, best in ((0, 1), (2, 3)):
+        out[:, best] = out[:, column] >= out[:, column].max()
+    out[0, 8] = 1.0
+    out[-1, 9] = 1.0
+    return out
