@@ -548,7 +548,7 @@ def main() -> None:
     _print(results, sweep)
 
     provenance = {
-        "command": "python -m bench.train_ranker " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python -m bench.train_ranker", *sys.argv[1:]]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": {
             name: _sha256(args.dataset / name)

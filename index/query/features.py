@@ -102,10 +102,13 @@ def holds_type(sentence: str, kind: AnswerType, asked: Collection[str] = ()) -> 
     return False
 
 
-def proximity(terms: Mapping[str, float], sentence: str) -> float:
+def proximity(
+    terms: Mapping[str, float], sentence: str, tokens: Sequence[str] | None = None
+) -> float:
     """How close together the question's terms stand in `sentence`, in [0, 1]: the distinct
-    terms found over the width of the shortest stretch holding them all (0 without any)."""
-    tokens = tokenize(sentence)
+    terms found over the width of the shortest stretch holding them all (0 without any).
+    `tokens` is `sentence` already tokenised, when the caller has it."""
+    tokens = tokenize(sentence) if tokens is None else tokens
     positions: dict[str, list[int]] = {}
     for i, token in enumerate(tokens):
         if token in terms:
@@ -177,11 +180,23 @@ FEATURE_NAMES = (
 _COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A sentence (or title) as the features read it."""
+
+    tokens: list[str]
+    present: set[str]
+    # Holds the asked answer type; and one the question does not already name.
+    typed: bool
+    new: bool
+
+
 def _share(terms: Mapping[str, float], total: float, *token_sets: set[str]) -> float:
     """`term_overlap` over already tokenised text (the union of `token_sets`)."""
     if total <= 0:
         return 0.0
-    return sum(w for t, w in terms.items() if any(t in s for s in token_sets)) / total
+    present = token_sets[0].union(*token_sets[1:]) if len(token_sets) > 1 else token_sets[0]
+    return sum(w for t, w in terms.items() if t in present) / total
 
 
 def _inverse_ranks(values: np.ndarray) -> np.ndarray:
@@ -207,22 +222,25 @@ def feature_matrix(
     asks = kind is not AnswerType.OTHER
     total = sum(terms.values())
     question_terms = math.log1p(len(terms))
-    # Neighbouring windows share sentences: each is tokenised once per question.
-    tokens: dict[str, set[str]] = {}
-
-    def tokenised(text: str) -> set[str]:
-        if text not in tokens:
-            tokens[text] = set(tokenize(text))
-        return tokens[text]
-
     asked = frozenset(terms)
+    # Neighbouring windows share sentences: each is read once per question.
+    read: dict[str, _Read] = {}
+
+    def reading(text: str) -> _Read:
+        if text not in read:
+            tokens = tokenize(text)
+            typed = asks and holds_type(text, kind)
+            read[text] = _Read(tokens, set(tokens), typed, typed and holds_type(text, kind, asked))
+        return read[text]
+
     for i, c in enumerate(candidates):
-        title = tokenised(c.title)
-        sentence_sets = [tokenised(s) for s in c.sentences]
-        whole = set().union(*sentence_sets) if sentence_sets else tokenised(c.passage)
+        title = reading(c.title).present
+        sentences = [reading(s) for s in c.sentences]
+        sentence_sets = [r.present for r in sentences]
+        whole = set().union(*sentence_sets) if sentence_sets else reading(c.passage).present
         with_title = [_share(terms, total, title, s) for s in sentence_sets]
-        typed = [holds_type(s, kind) for s in c.sentences] if asks else [False] * len(c.sentences)
-        new = [t and holds_type(s, kind, asked) for s, t in zip(c.sentences, typed, strict=True)]
+        typed = [r.typed for r in sentences]
+        new = [r.new for r in sentences]
         # The best sentence: most weighted terms, one holding the answer type winning ties.
         best = max(range(len(c.sentences)), key=lambda j: (with_title[j], new[j], -j), default=-1)
         row = out[i]
@@ -231,7 +249,7 @@ def feature_matrix(
         if best >= 0:
             row[_COLUMN["sentence_overlap"]] = with_title[best]
             row[_COLUMN["sentence_overlap_bare"]] = _share(terms, total, sentence_sets[best])
-            row[_COLUMN["proximity"]] = proximity(terms, c.sentences[best])
+            row[_COLUMN["proximity"]] = proximity(terms, "", sentences[best].tokens)
             row[_COLUMN["sentence_holds_type"]] = float(typed[best])
             row[_COLUMN["sentence_new_type"]] = float(new[best])
         row[_COLUMN["asks_type"]] = float(asks)
@@ -297,7 +315,7 @@ def sentence_features(
         row = out[i]
         row[c["weighted_overlap"]] = _share(weights, weight_total, present)
         row[c["overlap"]] = _share(terms, term_total, present)
-        row[c["proximity"]] = proximity(terms, text)
+        row[c["proximity"]] = proximity(terms, text, tokens)
         row[c["asks_type"]] = float(asks)
         row[c["holds_type"]] = float(asks and holds_type(text, kind))
         row[c["new_type"]] = float(asks and holds_type(text, kind, asked))
