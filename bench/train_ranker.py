@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from config import load_settings
-from index.engine import Engine, has_index, tuning_from
+from index.engine import Engine, tuning_from
 from index.evaluate import Question, load_dataset
 from index.models import Mode, SearchFilters, SearchResult, Span
 from index.query import learned
@@ -59,6 +59,7 @@ from index.query.searcher import (
     SearchTuning,
     _RowFilter,
 )
+from index.store.layout import DataDir
 from index.store.vectors import AllowedRows
 
 
@@ -147,10 +148,13 @@ class Bench:
 
 
 def _open(data_dir: Path, dataset: Path) -> tuple[Bench, list[Question], list[str]]:
-    settings = replace(load_settings(env_file=None), data_dir=data_dir, ranker="fused")
+    # The bench's own index keeps its state beside it, never in an operator's database.
+    settings = replace(
+        load_settings(env_file=None), data_dir=data_dir, ranker="fused", database_url=None
+    )
     data = load_dataset(dataset)
     engine = Engine(settings)
-    if not has_index(data_dir):
+    if DataDir(data_dir).current_or_none() is None:
         print(f"building the index of {len(data.articles)} articles into {data_dir}")
         engine.build_from(data.articles)
     # The index's own ONNX query encoder, as `articlebot eval` answers with.

@@ -24,9 +24,9 @@ from config.settings import Settings
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
 from index.models import Progress
-from index.store.jobs import Job, JobKind, SqliteJobQueue
-from index.store.layout import DataDir
+from index.store.jobs import Job, JobKind, JobQueue
 from index.updating import Updater
+from index.watch_match import WatchMatcher, watch_matcher
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ PROGRESS_SECONDS = 0.2
 IDLE_SECONDS = 0.5
 # How often an idle worker asks whether a feed is due.
 FEED_CHECK_SECONDS = 30.0
+# A matching round that failed is tried again this much later.
+WATCH_RETRY_SECONDS = 60.0
 # Stopping mid-job is safe only for these: running them again gives the same result.
 REPEATABLE = frozenset({JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK})
 
@@ -51,18 +53,22 @@ class Worker:
         self,
         settings: Settings,
         updater: Updater | None = None,
-        queue: SqliteJobQueue | None = None,
+        queue: JobQueue | None = None,
         *,
         lease: float = LEASE_SECONDS,
         feed_check: float = FEED_CHECK_SECONDS,
     ) -> None:
         self.settings = settings
         self.updater = updater or Updater(settings)
-        self.queue = queue or SqliteJobQueue(self.updater.files.jobs)
+        self.queue = queue or self.updater.stores.jobs()
         self.name = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = lease
         self.feed_check = feed_check
         self.stop = threading.Event()
+        self.watcher: WatchMatcher = watch_matcher(
+            settings, self.updater.stores.watches(), self.updater.layout
+        )
+        self._watch_retry_at = 0.0
 
     def run(self) -> None:
         """Until `stop` is set: first-run index, then jobs and feed polls."""
@@ -70,7 +76,11 @@ class Worker:
         self._first_index()
         next_feed_check = 0.0
         while not self.stop.is_set():
-            if self.run_one():
+            ran = self.run_one()
+            # After any job (and when idle, for states a command-line build published):
+            # the articles it brought are matched against the watched questions.
+            self.match_watches()
+            if ran:
                 continue
             if time.monotonic() >= next_feed_check:
                 next_feed_check = time.monotonic() + self.feed_check
@@ -109,6 +119,18 @@ class Worker:
         self.queue.finish(job.id, self.name, result)
         log.info("job %d (%s) done", job.id, job.kind)
         return True
+
+    def match_watches(self) -> None:
+        """One matching round over whatever state is live now. A failure is logged and the
+        round tried again WATCH_RETRY_SECONDS later (nothing was marked matched), not at
+        every turn of the loop."""
+        if time.monotonic() < self._watch_retry_at:
+            return
+        try:
+            self.watcher.catch_up()
+        except Exception:
+            log.exception("matching the watched questions failed")
+            self._watch_retry_at = time.monotonic() + WATCH_RETRY_SECONDS
 
     def _progress(self, job: Job, beat: _Heartbeat) -> Progress:
         def step(stage: str, done: int, total: int) -> None:
@@ -209,7 +231,7 @@ class Worker:
     def _first_index(self) -> None:
         """A data directory without an index gets one over the shared sources (first run)."""
         try:
-            DataDir(self.settings.data_dir).current()
+            self.updater.layout.current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
             self.updater.rebuild()
@@ -220,7 +242,7 @@ class _Heartbeat:
     embedding step does not lose the job; progress is written when it changes, at most every
     PROGRESS_SECONDS, the lease at least every third of its length."""
 
-    def __init__(self, queue: SqliteJobQueue, job_id: int, worker: str, lease: float) -> None:
+    def __init__(self, queue: JobQueue, job_id: int, worker: str, lease: float) -> None:
         self.queue = queue
         self.job_id = job_id
         self.worker = worker

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -20,6 +20,7 @@ from bot.discord_app.components import answer_id_in
 from bot.discord_app.feed_task import FeedTask
 from bot.discord_app.questions import QuestionGate
 from bot.discord_app.tree import ArticleTree
+from bot.discord_app.watch_task import WatchTask
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 # Loaded in this order; each module's `setup(bot)` adds its cog.
 EXTENSIONS = tuple(
     f"bot.discord_app.cogs.{name}"
-    for name in ("ask", "admin", "feeds", "owner", "conversation", "feedback")
+    for name in ("ask", "admin", "feeds", "owner", "conversation", "feedback", "watch")
 )
 
 
@@ -42,6 +43,7 @@ class ArticleBot(commands.Bot):
         *,
         guild_ready_timeout: float = 2.0,
         progress_interval: float = 1.5,
+        **shard_options: Any,
     ) -> None:
         # The bot has no voice features: no warnings at every start about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -55,12 +57,14 @@ class ArticleBot(commands.Bot):
             tree_cls=ArticleTree,
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            **shard_options,
         )
         self.settings = settings
         self._engine = engine
         self.questions = QuestionGate(settings)
         self.progress_interval = progress_interval
         self.feed_task = FeedTask(self)
+        self.watch_task = WatchTask(self)
 
     @property
     def engine(self) -> AnsweringEngine:
@@ -72,6 +76,16 @@ class ArticleBot(commands.Bot):
     def answers(self) -> AnswerPipeline:
         return AnswerPipeline(self.engine)
 
+    @property
+    def sharded(self) -> bool:
+        """Whether this process runs some of the bot's shards beside other processes."""
+        return False
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this server's events (None: DMs) to this process: always,
+        unsharded."""
+        return True
+
     def attach_engine(self, engine: AnsweringEngine) -> None:
         """Give the bot its engine; `serve` logs in first, so a bad token fails before the
         model is loaded."""
@@ -82,9 +96,11 @@ class ArticleBot(commands.Bot):
             await self.load_extension(name)
         # It waits until the bot is ready, by when `serve` has attached the engine.
         self.feed_task.start()
+        self.watch_task.start()
 
     async def close(self) -> None:
         await self.feed_task.stop()
+        await self.watch_task.stop()
         await super().close()
 
     async def on_ready(self) -> None:

@@ -51,6 +51,7 @@ from index.query.links import deep_link
 from index.query.passage_text import PassageText
 from index.query.question import clean_question
 from index.query.quotes import LearnedQuotes, pick_quotes
+from index.query.timewords import read_time_words
 from index.query.tuning import SearchTuning
 from index.store.layout import DataDir
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
@@ -184,6 +185,11 @@ class Searcher:
 
     def passage_sentences(self, row: int) -> tuple[Span, ...]:
         return self._store.passage_sentences(row)
+
+    def question_vector(self, question: str) -> np.ndarray:
+        """`question` encoded as `search` encodes it: cleaned, its time words left out."""
+        text = clean_question(question, self.tuning.max_question_chars)
+        return self._embedder.encode([read_time_words(text, datetime.now(UTC)).topic])[0]
 
     def passage_lengths(self) -> np.ndarray:
         return self._passage_end - self._passage_start
