@@ -521,7 +521,9 @@ def main() -> None:
     parser.add_argument("--decline", type=float, default=0.90)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=learned.MODEL_PATH)
-    parser.add_argument("--limit", type=int, default=0, help="questions per half (0: all)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="questions per half, spread over its articles"
+    )
     args = parser.parse_args()
     import sklearn
 
@@ -531,7 +533,9 @@ def main() -> None:
     train = [q for q in questions if q.article_id in even]
     held = [q for q in questions if q.article_id not in even]
     if args.limit:
-        train, held = train[: args.limit], held[: args.limit]
+        # Spread over the articles: the folds need questions about several.
+        train = train[:: max(1, len(train) // args.limit)][: args.limit]
+        held = held[:: max(1, len(held) // args.limit)][: args.limit]
     print(f"{len(train)} training questions, {len(held)} held out")
 
     gatherer = bench.searcher(None)
