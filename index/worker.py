@@ -23,7 +23,7 @@ from typing import Any
 from config.settings import Settings
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
-from index.models import Progress
+from index.models import BuildReport, Progress
 from index.store.jobs import Job, JobKind, SqliteJobQueue
 from index.store.layout import DataDir
 from index.updating import Updater
@@ -87,7 +87,7 @@ class Worker:
         beat = _Heartbeat(self.queue, job.id, self.name, self.lease)
         beat.start()
         try:
-            result = self._run(job, self._progress(job, beat))
+            done = self._run(job, self._progress(job, beat))
         except Abandoned:
             beat.stop()
             self.queue.release(job.id, self.name)
@@ -106,8 +106,9 @@ class Worker:
             )
             return True
         beat.stop()
-        self.queue.finish(job.id, self.name, result)
+        self.queue.finish(job.id, self.name, done.result)
         log.info("job %d (%s) done", job.id, job.kind)
+        self._published(done.build)
         return True
 
     def _progress(self, job: Job, beat: _Heartbeat) -> Progress:
@@ -118,8 +119,15 @@ class Worker:
 
         return step
 
-    def _run(self, job: Job, progress: Progress) -> dict[str, Any]:
-        handlers: dict[JobKind, Callable[[Job, Progress], dict[str, Any]]] = {
+    def _published(self, build: BuildReport | None) -> None:
+        """Where every kind of job (and the first-run index) ends up when its build published
+        a new index state."""
+        if build is None or build.up_to_date or build.generation is None:
+            return
+        log.info("index state %s published", build.generation.name)
+
+    def _run(self, job: Job, progress: Progress) -> _Done:
+        handlers: dict[JobKind, Callable[[Job, Progress], _Done]] = {
             JobKind.REINDEX: self._reindex,
             JobKind.ADD_UPLOAD: self._add_upload,
             JobKind.ADD_LINK: self._add_link,
@@ -130,26 +138,27 @@ class Worker:
         }
         return handlers[job.kind](job, progress)
 
-    def _reindex(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _reindex(self, job: Job, progress: Progress) -> _Done:
         progress("reading the article sources", 0, 0)
-        return {"build": build_json(self.updater.rebuild(progress=progress))}
+        build = self.updater.rebuild(progress=progress)
+        return _Done({"build": build_json(build)}, build)
 
-    def _add_upload(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_upload(self, job: Job, progress: Progress) -> _Done:
         collection, name = job.params["collection"], job.params["name"]
         data = self.queue.payload(job.id) or b""
         parsed, problems = self.updater.read_upload(data, name, collection)
         if not parsed:
             reasons = "; ".join(p.reason for p in problems[:3])
             raise InputError(f"{name}: no article could be read ({reasons}).")
-        added = self.updater.add_articles(collection, parsed)
-        build = self.updater.rebuild(progress=progress)
-        return {
+        added, build = self.updater.add_and_index(collection, parsed, progress)
+        result = {
             "added": [_asdict(a) for a in added],
             "problems": [_asdict(p) for p in problems],
             "build": build_json(build),
         }
+        return _Done(result, build)
 
-    def _add_link(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_link(self, job: Job, progress: Progress) -> _Done:
         s = self.settings
         collection, url = job.params["collection"], job.params["url"]
         article = self.updater.read_link(
@@ -159,43 +168,43 @@ class Worker:
             allow_private=s.allow_private_urls,
             collection=collection,
         )
-        added = self.updater.add_articles(collection, [article])
-        build = self.updater.rebuild(progress=progress)
-        return {
-            "added": [_asdict(a) for a in added],
-            "problems": [],
-            "build": build_json(build),
-        }
+        added, build = self.updater.add_and_index(collection, [article], progress)
+        result = {"added": [_asdict(a) for a in added], "problems": [], "build": build_json(build)}
+        return _Done(result, build)
 
-    def _remove_article(self, job: Job, progress: Progress) -> dict[str, Any]:
-        removed = self.updater.remove_article(job.params["collection"], job.params["article"])
-        build = self.updater.rebuild(progress=progress)
-        return {"removed": _asdict(removed), "build": build_json(build)}
+    def _remove_article(self, job: Job, progress: Progress) -> _Done:
+        removed, build = self.updater.remove_and_index(
+            job.params["collection"], job.params["article"], progress
+        )
+        return _Done({"removed": _asdict(removed), "build": build_json(build)}, build)
 
-    def _add_feed(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_feed(self, job: Job, progress: Progress) -> _Done:
         p = job.params
         info = self.updater.add_feed(p["collection"], p["url"], p["channel_id"])
         # Its entries come in now rather than at the next scheduled check.
         self.queue.submit(JobKind.POLL, {})
-        return {"info": _asdict(info)}
+        return _Done({"info": _asdict(info)})
 
-    def _remove_feed(self, job: Job, progress: Progress) -> dict[str, Any]:
-        info = self.updater.remove_feed(job.params["collection"], job.params["feed"])
-        build = self.updater.rebuild(progress=progress) if info.items else None
-        return {"info": _asdict(info), "build": build_json(build) if build else None}
+    def _remove_feed(self, job: Job, progress: Progress) -> _Done:
+        info, build = self.updater.unfollow_and_index(
+            job.params["collection"], job.params["feed"], progress
+        )
+        result = {"info": _asdict(info), "build": build_json(build) if build else None}
+        return _Done(result, build)
 
-    def _poll(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _poll(self, job: Job, progress: Progress) -> _Done:
         report = self.updater.poll_feeds()
         added = 0
-        for result in report.feeds:
-            added += len(result.added)
-            if result.added and result.feed.channel_id:
-                self.queue.add_headline(result.feed.channel_id, headline_json(result))
-        return {
+        for polled in report.feeds:
+            added += len(polled.added)
+            if polled.added and polled.feed.channel_id:
+                self.queue.add_headline(polled.feed.channel_id, headline_json(polled))
+        result = {
             "feeds": len(report.feeds),
             "added": added,
             "build": build_json(report.build) if report.build else None,
         }
+        return _Done(result, report.build)
 
     def _schedule_poll(self) -> None:
         try:
@@ -212,7 +221,15 @@ class Worker:
             DataDir(self.settings.data_dir).current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
-            self.updater.rebuild()
+            self._published(self.updater.rebuild())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Done:
+    """A job's result as the bot reads it, and the build it ran (None: it built nothing)."""
+
+    result: dict[str, Any]
+    build: BuildReport | None = None
 
 
 class _Heartbeat:
