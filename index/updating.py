@@ -40,6 +40,7 @@ from index.store.locks import exclusive
 from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
+from index.upgrade import upgrade_generation
 
 # The readers and feed parsing (trafilatura, feedparser) are imported inside the methods that
 # read, so importing this module costs nothing until something is read.
@@ -160,6 +161,15 @@ class Updater:
             report = self.read(sources)
             return self.build_from(report.articles, report, progress, lock_held=True)
 
+    def upgrade(self, lock_held: bool = False) -> BuildReport | None:
+        """Turn an index of an earlier release's layout into a one-segment state, keeping its
+        vectors (None: nothing to upgrade). Every build does this first."""
+        return upgrade_generation(
+            self.settings.data_dir,
+            approximate_from=self.settings.approximate_from or None,
+            lock_held=lock_held,
+        )
+
     def build_from(
         self,
         articles: Sequence[ParsedArticle],
@@ -167,6 +177,7 @@ class Updater:
         progress: Progress | None = None,
         lock_held: bool = False,
     ) -> BuildReport:
+        self.upgrade(lock_held)
         return self._merged(
             build_index(
                 self.settings.data_dir,
@@ -218,6 +229,7 @@ class Updater:
         expected: Mapping[str, str] | None = None,
     ) -> BuildReport:
         with DataDir(self.settings.data_dir).build_lock():
+            self.upgrade(lock_held=True)
             report = None if unbuilt else self._update(add, remove, expected, progress)
             if report is None:
                 read = self.read()

@@ -216,12 +216,15 @@ class Worker:
             self.queue.submit(JobKind.POLL, {})
 
     def _first_index(self) -> None:
-        """A data directory without an index gets one over the shared sources (first run)."""
+        """A data directory without an index gets one over the shared sources (first run);
+        an index of an earlier release is upgraded in place, so the bot can answer from it."""
         try:
             DataDir(self.settings.data_dir).current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
             self._published(self.updater.rebuild())
+            return
+        self._published(self.updater.upgrade())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
