@@ -45,6 +45,7 @@ from index.models import (
     Article,
     BuildReport,
     FeedInfo,
+    MergeReport,
     ParsedArticle,
     PollReport,
     Progress,
@@ -137,6 +138,9 @@ class Engine(AnsweringEngine):
         build = self.updates.rebuild(sources, progress)
         self.searcher()
         return build
+
+    def merge(self, everything: bool = False, progress: Progress | None = None) -> MergeReport:
+        return self.updates.merge(everything, progress)
 
     def build_from(
         self,

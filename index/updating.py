@@ -26,6 +26,7 @@ from index.models import (
     Article,
     BuildReport,
     FeedInfo,
+    MergeReport,
     ParsedArticle,
     PollReport,
     Progress,
@@ -204,6 +205,19 @@ class Updater:
                 lock_held=lock_held,
             )
         return report
+
+    def merge(self, everything: bool = False, progress: Progress | None = None) -> MergeReport:
+        """Run the merge policy now, or merge every segment into one with `everything` (the
+        IVF centres are trained again when the merge sees the lists drifted)."""
+        with DataDir(self.settings.data_dir).build_lock():
+            self.upgrade(lock_held=True)
+            return merge_segments(
+                self.settings.data_dir,
+                everything=everything,
+                approximate_from=self.settings.approximate_from or None,
+                lock_held=True,
+                progress=progress,
+            )
 
     # --- changes applied as they are --------------------------------------------------------
     #

@@ -39,7 +39,9 @@ IDLE_SECONDS = 0.5
 # How often an idle worker asks whether a feed is due.
 FEED_CHECK_SECONDS = 30.0
 # Stopping mid-job is safe only for these: running them again gives the same result.
-REPEATABLE = frozenset({JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK})
+REPEATABLE = frozenset(
+    {JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK, JobKind.MERGE}
+)
 
 
 class Abandoned(Exception):
@@ -108,7 +110,8 @@ class Worker:
         beat.stop()
         self.queue.finish(job.id, self.name, done.result)
         log.info("job %d (%s) done", job.id, job.kind)
-        self._published(done.build)
+        if done.published:
+            self._published()
         return True
 
     def _progress(self, job: Job, beat: _Heartbeat) -> Progress:
@@ -119,12 +122,10 @@ class Worker:
 
         return step
 
-    def _published(self, build: BuildReport | None) -> None:
-        """Where every kind of job (and the first-run index) ends up when its build published
-        a new index state."""
-        if build is None or build.up_to_date or build.generation is None:
-            return
-        log.info("index state %s published", build.generation.name)
+    def _published(self) -> None:
+        """Where every kind of job (and the first-run index) ends up once it has published a
+        new index state: the one place to hook what follows a publish."""
+        log.info("index state %s published", DataDir(self.settings.data_dir).current().name)
 
     def _run(self, job: Job, progress: Progress) -> _Done:
         handlers: dict[JobKind, Callable[[Job, Progress], _Done]] = {
@@ -135,13 +136,14 @@ class Worker:
             JobKind.ADD_FEED: self._add_feed,
             JobKind.REMOVE_FEED: self._remove_feed,
             JobKind.POLL: self._poll,
+            JobKind.MERGE: self._merge,
         }
         return handlers[job.kind](job, progress)
 
     def _reindex(self, job: Job, progress: Progress) -> _Done:
         progress("reading the article sources", 0, 0)
         build = self.updater.rebuild(progress=progress)
-        return _Done({"build": build_json(build)}, build)
+        return _Done({"build": build_json(build)}, _built(build))
 
     def _add_upload(self, job: Job, progress: Progress) -> _Done:
         collection, name = job.params["collection"], job.params["name"]
@@ -156,7 +158,7 @@ class Worker:
             "problems": [_asdict(p) for p in problems],
             "build": build_json(build),
         }
-        return _Done(result, build)
+        return _Done(result, _built(build))
 
     def _add_link(self, job: Job, progress: Progress) -> _Done:
         s = self.settings
@@ -170,13 +172,13 @@ class Worker:
         )
         added, build = self.updater.add_and_index(collection, [article], progress)
         result = {"added": [_asdict(a) for a in added], "problems": [], "build": build_json(build)}
-        return _Done(result, build)
+        return _Done(result, _built(build))
 
     def _remove_article(self, job: Job, progress: Progress) -> _Done:
         removed, build = self.updater.remove_and_index(
             job.params["collection"], job.params["article"], progress
         )
-        return _Done({"removed": _asdict(removed), "build": build_json(build)}, build)
+        return _Done({"removed": _asdict(removed), "build": build_json(build)}, _built(build))
 
     def _add_feed(self, job: Job, progress: Progress) -> _Done:
         p = job.params
@@ -190,7 +192,7 @@ class Worker:
             job.params["collection"], job.params["feed"], progress
         )
         result = {"info": _asdict(info), "build": build_json(build) if build else None}
-        return _Done(result, build)
+        return _Done(result, _built(build))
 
     def _poll(self, job: Job, progress: Progress) -> _Done:
         report = self.updater.poll_feeds()
@@ -204,7 +206,13 @@ class Worker:
             "added": added,
             "build": build_json(report.build) if report.build else None,
         }
-        return _Done(result, report.build)
+        return _Done(result, _built(report.build))
+
+    def _merge(self, job: Job, progress: Progress) -> _Done:
+        report = self.updater.merge(bool(job.params.get("all")), progress)
+        generation = report.generation.name if report.generation else None
+        merged = {**_asdict(report), "generation": generation}
+        return _Done({"merge": merged}, report.generation is not None)
 
     def _schedule_poll(self) -> None:
         try:
@@ -222,17 +230,19 @@ class Worker:
             DataDir(self.settings.data_dir).current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
-            self._published(self.updater.rebuild())
+            if _built(self.updater.rebuild()):
+                self._published()
             return
-        self._published(self.updater.upgrade())
+        if self.updater.upgrade() is not None:
+            self._published()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Done:
-    """A job's result as the bot reads it, and the build it ran (None: it built nothing)."""
+    """A job's result as the bot reads it, and whether it published a new index state."""
 
     result: dict[str, Any]
-    build: BuildReport | None = None
+    published: bool = False
 
 
 class _Heartbeat:
@@ -282,6 +292,10 @@ class _Heartbeat:
                 return
             sent = progress
             self._stopped.wait(PROGRESS_SECONDS)
+
+
+def _built(build: BuildReport | None) -> bool:
+    return build is not None and not build.up_to_date
 
 
 def _asdict(value: Any) -> dict[str, Any]:
