@@ -119,7 +119,7 @@ def article_digest(parsed: ParsedArticle) -> str:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for package in ("articlebot", "faiss-cpu", "sentence-transformers", "torch", "bm25s"):
+    for package in ("articlebot", "faiss-cpu", "sentence-transformers", "torch"):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
