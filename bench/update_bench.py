@@ -7,8 +7,11 @@ embedding a million passages with the model takes: random unit vectors (384 dime
 the model's), passages of twelve words drawn from a Zipf-like vocabulary for BM25, ten
 passages an article, written as one segment; IVF lists trained on them from the settings'
 `approximate_from` (200k) on, as a build would. The update is real: 20 articles of the
-dataset, split, embedded with the real model and written by `index.build.update_index` (what
-the worker calls) in a child process, whose peak RSS is the worker's.
+dataset, added the way the worker's upload job adds them (`Updater.add_and_index`: stored in
+a server's library, split, embedded with the real model, written by `update_index`, then the
+merge policy) in a child process, whose peak RSS is the worker's. The synthetic base carries
+a query-model record without a file, as a real index carries its ONNX model (hard-linked into
+each new state), so the update does not export one.
 
 Printed for each size, as ratios (no thresholds asserted):
 - update time against the model's encode time for those 20 articles' passages alone, and
@@ -35,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from config import load_settings
-from index.build import document_text, update_index
+from index.build import document_text
+from index.encode.onnx import QueryModelRecord
 from index.engine import plan_from
 from index.models import Article, Span
 from index.store.database import StoredArticle, StoredPassage
@@ -60,6 +64,8 @@ PER_ARTICLE = 10
 WORDS_PER_PASSAGE = 12
 VOCABULARY = 30_000
 ADDED = 20
+# A server's collection: the upload job's path.
+COLLECTION = "guild:1"
 
 
 def _words() -> list[str]:
@@ -141,6 +147,7 @@ def build_base(data_dir: Path, passages: int, approximate_from: int, model: str)
             versions={},
             files=checksum_folder(build),
             collections={"shared": len(articles)},
+            query_model=QueryModelRecord(model, None, reason="synthetic bench index").to_json(),
         ),
     )
     layout.publish(build)
@@ -158,10 +165,12 @@ def _peak_rss_mb() -> float:
 def worker(data_dir: Path, dataset: Path) -> None:
     """The child: load the model, time encoding the new passages alone, then the update."""
     from index.encode.embedder import Embedder
+    from index.encode.slot import EmbedderSlot
     from index.evaluate import load_dataset
     from index.text.passages import make_passages
+    from index.updating import Updater
 
-    settings = load_settings()
+    settings = load_settings(data_dir=data_dir)
     plan = plan_from(settings)
     added = load_dataset(dataset).articles[:ADDED]
     embedder = Embedder(settings.model)
@@ -177,8 +186,9 @@ def worker(data_dir: Path, dataset: Path) -> None:
     started = time.perf_counter()
     embedder.encode(documents)
     encode = time.perf_counter() - started
+    updater = Updater(settings, EmbedderSlot(settings.model, embedder))
     started = time.perf_counter()
-    report = update_index(data_dir, embedder, plan, add=added)
+    _, report = updater.add_and_index(COLLECTION, added)
     update = time.perf_counter() - started
     peak = _peak_rss_mb()
     print(
