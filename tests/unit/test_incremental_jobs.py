@@ -13,7 +13,7 @@ import pytest
 
 from config import load_settings
 from config.settings import Settings
-from index.build import NotReusable, build_index, update_index
+from index.build import NotReusable, article_digest, build_index, update_index
 from index.encode.slot import EmbedderSlot
 from index.jobs import JobDesk
 from index.models import ReadReport
@@ -225,3 +225,50 @@ def test_update_index_publishes_nothing_over_a_state_it_cannot_reuse(
         update_index(data_dir, hash_embedder, PLAN, add=[article(9)])
 
     assert DataDir(data_dir).current_or_none() == before
+
+
+def test_a_hand_added_copy_of_a_feed_article_wins_as_in_a_full_build(
+    tmp_path: Path, feed_site: FeedSite
+) -> None:
+    settings = _settings(tmp_path, tmp_path / "data")
+    worker, updater, desk = _worker(settings)
+    _run(worker, desk, desk.reindex())
+    news = list(stories("news", 5))
+    for story in news:
+        feed_site.put_story(story)
+
+    def publish(count: int) -> str:
+        body = rss20("Gazette", feed_site.base, news[:count], feed_site.base)
+        return feed_site.put("/rss", "application/rss+xml", body, validators=False)
+
+    _run(worker, desk, desk.add_feed(GUILD, publish(2), None))
+    (first, *_) = updater.feeds.articles(GUILD)
+    _run(worker, desk, desk.add_link(GUILD, feed_site.url(news[0].path)))
+    (hand,) = updater.library.articles(GUILD)
+    # The same index id from both stores: a full build keeps the library's.
+    assert hand.article.id == first.article.id
+
+    def same_as_fresh(name: str) -> None:
+        copy = tmp_path / name
+        shutil.copytree(
+            settings.data_dir,
+            copy,
+            ignore=shutil.ignore_patterns("gen-*", "segments", "CURRENT"),
+        )
+        fresh = _settings(tmp_path, copy)
+        Updater(fresh, EmbedderSlot(fresh.model, HashEmbedder())).rebuild()
+        assert _live(fresh.data_dir) == _live(settings.data_dir)
+
+    same_as_fresh("fresh-1")
+    # Removing the hand-added copy brings the feed's back.
+    _run(worker, desk, desk.remove_article(GUILD, hand.article.id))
+    assert _live(settings.data_dir)[first.article.id] == article_digest(first)
+    same_as_fresh("fresh-2")
+    _run(worker, desk, desk.add_link(GUILD, feed_site.url(news[0].path)))
+    # Retention (three a server) drops the feed's copy: the hand-added one stays.
+    publish(5)
+    _run(worker, desk, desk.poll())
+    assert first.article.id not in {p.article.id for p in updater.feeds.articles(GUILD)}
+    assert first.article.id in _live(settings.data_dir)
+    same_as_fresh("fresh-3")
+    assert updater.reads == 1
