@@ -403,11 +403,11 @@ def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         print(feed_line(info))
         return 0
     if args.feeds_command == "remove":
-        info = engine.remove_feed(collection, args.feed)
+        with _progress_bar() as progress:
+            info, build = engine.unfollow_and_index(collection, args.feed, progress)
         print(f"Stopped following {info.title or info.url}.")
-        if info.items:
-            with _progress_bar() as progress:
-                print(render_build(engine.rebuild(progress=progress)))
+        if build is not None:
+            print(render_build(build))
         return 0
     if args.feeds_command == "list":
         feeds = engine.list_feeds(args.collection)

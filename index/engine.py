@@ -188,6 +188,14 @@ class Engine(AnsweringEngine):
     def remove_feed(self, collection: str, feed: str) -> FeedInfo:
         return self.updates.remove_feed(collection, feed)
 
+    def unfollow_and_index(
+        self, collection: str, feed: str, progress: Progress | None = None
+    ) -> tuple[FeedInfo, BuildReport | None]:
+        info, build = self.updates.unfollow_and_index(collection, feed, progress)
+        if build is not None:
+            self.searcher()
+        return info, build
+
     def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
         return self.updates.list_feeds(collection)
 
