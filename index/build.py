@@ -259,15 +259,17 @@ def build_index(
     lock_held: bool = False,
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
+    layout: DataDir | None = None,
 ) -> BuildReport:
     """Build (or confirm up to date) the index in `data_dir` from `articles`.
 
     Takes the data directory's build lock unless the caller says it holds it already.
     `query_model` adds the ONNX query model; from `approximate_from` passages on, the vector
-    index is approximate (None: always exact).
+    index is approximate (None: always exact). `layout` names where the pointer and the lock
+    live (the data directory's own files by default).
     """
     started = time.perf_counter()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     report = BuildReport(problems=list(problems))
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(articles, report.problems)
@@ -307,7 +309,7 @@ def build_index(
             embedder,
             plan,
             report,
-            _Options(batch_size, progress, query_model, approximate_from),
+            _Options(batch_size, progress, query_model, approximate_from, layout),
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -326,6 +328,7 @@ def update_index(
     lock_held: bool = False,
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
+    layout: DataDir | None = None,
 ) -> BuildReport:
     """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
     leaving every other article as it is: the work is in what changes, not in the
@@ -339,7 +342,7 @@ def update_index(
     Raises `NotReusable`, publishing nothing, when there is no live state to update in place:
     a state of `add` alone would drop every other article."""
     started = time.perf_counter()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     report = BuildReport()
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(add, report.problems)
@@ -378,7 +381,7 @@ def update_index(
                 embedder,
                 plan,
                 report,
-                _Options(batch_size, progress, query_model, approximate_from),
+                _Options(batch_size, progress, query_model, approximate_from, layout),
             )
     report.seconds = time.perf_counter() - started
     return report
@@ -407,6 +410,7 @@ class _Options:
     progress: Progress | None = None
     query_model: QueryModelMaker | None = None
     approximate_from: int | None = None
+    layout: DataDir | None = None
 
 
 def _apply(
@@ -510,7 +514,7 @@ def _apply(
         collections[a.collection] -= 1
     for p, _ in fresh:
         collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
-    layout = DataDir(data_dir)
+    layout = options.layout or DataDir(data_dir)
     build = layout.new_build_folder()
     write_state(build, state)
     record: dict[str, Any] = {}

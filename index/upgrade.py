@@ -40,7 +40,11 @@ log = logging.getLogger(__name__)
 
 
 def upgrade_generation(
-    data_dir: Path, *, approximate_from: int | None = None, lock_held: bool = False
+    data_dir: Path,
+    *,
+    approximate_from: int | None = None,
+    lock_held: bool = False,
+    layout: DataDir | None = None,
 ) -> BuildReport | None:
     """Publish the live generation as a one-segment state when it is of the old layout;
     None when there is nothing to upgrade.
@@ -48,7 +52,7 @@ def upgrade_generation(
     An old approximate (IVF) index, or one of `approximate_from` passages or more, gets IVF
     centres trained on its vectors, as a build from nothing would."""
     started = time.perf_counter()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         current = layout.current_or_none()
         if current is None or not written_before_segments(current):

@@ -24,8 +24,7 @@ from config.settings import Settings
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
 from index.models import BuildReport, Progress
-from index.store.jobs import Job, JobKind, SqliteJobQueue
-from index.store.layout import DataDir
+from index.store.jobs import Job, JobKind, JobQueue
 from index.updating import Updater
 
 log = logging.getLogger(__name__)
@@ -53,14 +52,14 @@ class Worker:
         self,
         settings: Settings,
         updater: Updater | None = None,
-        queue: SqliteJobQueue | None = None,
+        queue: JobQueue | None = None,
         *,
         lease: float = LEASE_SECONDS,
         feed_check: float = FEED_CHECK_SECONDS,
     ) -> None:
         self.settings = settings
         self.updater = updater or Updater(settings)
-        self.queue = queue or SqliteJobQueue(self.updater.files.jobs)
+        self.queue = queue or self.updater.stores.jobs()
         self.name = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = lease
         self.feed_check = feed_check
@@ -125,7 +124,7 @@ class Worker:
     def _published(self) -> None:
         """Where every kind of job (and the first-run index) ends up once it has published a
         new index state: the one place to hook what follows a publish."""
-        log.info("index state %s published", DataDir(self.settings.data_dir).current().name)
+        log.info("index state %s published", self.updater.layout.current().name)
 
     def _run(self, job: Job, progress: Progress) -> _Done:
         handlers: dict[JobKind, Callable[[Job, Progress], _Done]] = {
@@ -227,7 +226,7 @@ class Worker:
         """A data directory without an index gets one over the shared sources (first run);
         an index of an earlier release is upgraded in place, so the bot can answer from it."""
         try:
-            DataDir(self.settings.data_dir).current()
+            self.updater.layout.current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
             if _built(self.updater.rebuild()):
@@ -250,7 +249,7 @@ class _Heartbeat:
     embedding step does not lose the job; progress is written when it changes, at most every
     PROGRESS_SECONDS, the lease at least every third of its length."""
 
-    def __init__(self, queue: SqliteJobQueue, job_id: int, worker: str, lease: float) -> None:
+    def __init__(self, queue: JobQueue, job_id: int, worker: str, lease: float) -> None:
         self.queue = queue
         self.job_id = job_id
         self.worker = worker
