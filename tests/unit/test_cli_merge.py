@@ -76,7 +76,7 @@ def test_the_worker_merges_as_a_job(tmp_path: Path, hash_embedder: HashEmbedder)
     segmented(data_dir, hash_embedder)
     settings = load_settings(environ={}, env_file=None, data_dir=data_dir, sources=[])
     worker = Worker(settings, Updater(settings, EmbedderSlot(settings.model, hash_embedder)))
-    desk = JobDesk(data_dir)
+    desk = JobDesk(worker.updater.stores.jobs())
     job = desk.merge(everything=True)
 
     assert worker.run_one()

@@ -62,7 +62,7 @@ def _settings(tmp_path: Path, data_dir: Path) -> Settings:
 
 def _worker(settings: Settings) -> tuple[Worker, ReadCountingUpdater, JobDesk]:
     updater = ReadCountingUpdater(settings, EmbedderSlot(settings.model, HashEmbedder()))
-    return Worker(settings, updater), updater, JobDesk(settings.data_dir)
+    return Worker(settings, updater), updater, JobDesk(updater.stores.jobs())
 
 
 def _run(worker: Worker, desk: JobDesk, job: Any) -> dict[str, Any]:
