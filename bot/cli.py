@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -25,6 +26,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # bad input (a missing file, no index, a bad batch line) or a failure
 EXIT_USAGE = 2  # bad options or settings; argparse exits 2 too
 EXIT_NO_MATCH = 3  # `ask`/`search`: nothing in the collection answers
+# Who the command line's watches belong to, and how often `watch matches --follow` looks.
+CLI_OWNER = "cli"
+WATCH_FOLLOW_SECONDS = 5.0
 
 
 def _version() -> str:
@@ -151,6 +155,29 @@ def _parser() -> argparse.ArgumentParser:
         "poll", parents=[common, where], help="poll every due feed once (for cron)"
     )
     feed_poll.add_argument("--force", action="store_true", help="poll every feed, due or not")
+
+    watch = sub.add_parser("watch", help="questions answered when a new article does")
+    watch_sub = watch.add_subparsers(dest="watch_command", required=True)
+    watch_add = watch_sub.add_parser(
+        "add", parents=[common], help="watch a question in the shared collection (or renew it)"
+    )
+    watch_add.add_argument("question")
+    watch_add.add_argument(
+        "--outlet", action="append", default=[], help="only this outlet (repeatable; any case)"
+    )
+    watch_add.add_argument("--since", help="only articles from this date or period on")
+    watch_list = watch_sub.add_parser("list", parents=[common], help="the watched questions")
+    watch_list.add_argument("--json", action="store_true", help="JSON lines")
+    watch_remove = watch_sub.add_parser("remove", parents=[common], help="stop watching one")
+    watch_remove.add_argument("id", type=int, help="its number from `watch list`")
+    watch_matches = watch_sub.add_parser(
+        "matches",
+        parents=[common],
+        help="match what arrived since the last time, print new matches as JSON lines",
+    )
+    watch_matches.add_argument(
+        "--follow", action="store_true", help="keep printing matches as they come (Ctrl-C ends)"
+    )
 
     db = sub.add_parser("db", help="the PostgreSQL state (ARTICLEBOT_DATABASE_URL)")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -442,6 +469,49 @@ def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(r.error for r in report.feeds) else 0
 
 
+def _cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import watch_line
+    from index.engine import WatchPlace, WatchTarget, result_json
+
+    engine = _engine(settings)
+    desk = engine.watches
+    if args.watch_command == "add":
+        place = WatchPlace(SHARED_COLLECTION, CLI_OWNER, WatchTarget.CLI)
+        added = desk.add(args.question, place, outlets=args.outlet, since=args.since)
+        verb = "Renewed" if added.renewed else "Watching"
+        print(f"{verb}: {watch_line(added.watch)}")
+        return EXIT_OK
+    if args.watch_command == "list":
+        watches = desk.watches(owner=CLI_OWNER)
+        if args.json:
+            for w in watches:
+                print(json.dumps(_watch_json(w), ensure_ascii=False))
+        elif not watches:
+            print("No question is watched.")
+        else:
+            print("\n".join(watch_line(w) for w in watches))
+        return EXIT_OK
+    if args.watch_command == "remove":
+        removed = desk.remove(args.id, owner=None)
+        print(f"No longer watching: {watch_line(removed)}")
+        return EXIT_OK
+    while True:
+        engine.match_watches()
+        for post in desk.posts((WatchTarget.CLI,), limit=1000):
+            record = {"watch": post.watch.id, "created_at": post.created_at}
+            print(json.dumps(record | result_json(post.result), ensure_ascii=False), flush=True)
+            desk.mark_posted(post.id)
+        if not args.follow:
+            return EXIT_OK
+        time.sleep(WATCH_FOLLOW_SECONDS)
+
+
+def _watch_json(watch: Any) -> dict[str, Any]:
+    fields = dataclasses.asdict(watch)
+    del fields["vector"]
+    return fields
+
+
 def _cmd_db(settings: Settings) -> int:
     from index.engine import upgrade_database
 
@@ -553,6 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sync": lambda: _cmd_sync(settings, args),
             "feedback": lambda: _cmd_feedback(settings, args),
             "feeds": lambda: _cmd_feeds(settings, args),
+            "watch": lambda: _cmd_watch(settings, args),
             "db": lambda: _cmd_db(settings),
         }
         return handlers[args.command]()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.dates_text import date_label
 from index.models import (
@@ -17,6 +18,9 @@ from index.models import (
     SearchResult,
     Span,
 )
+
+if TYPE_CHECKING:
+    from index.engine import Watch
 
 BOLD = "\x1b[1m"
 RESET = "\x1b[0m"
@@ -135,3 +139,15 @@ def render_poll(report: PollReport) -> str:
     if report.build is not None:
         lines.append(render_build(report.build))
     return "\n".join(lines)
+
+
+def watch_line(watch: Watch) -> str:
+    """One watched question: its number, the question, its filters and when it expires."""
+    filters = "".join(
+        [
+            f"; outlets {', '.join(watch.outlets)}" if watch.outlets else "",
+            f"; since {watch.since}" if watch.since else "",
+        ]
+    )
+    expires = f"{datetime.fromtimestamp(watch.expires_at, UTC):%Y-%m-%d}"
+    return f"[{watch.id}] {watch.question}{filters} (expires {expires})"

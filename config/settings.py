@@ -92,6 +92,13 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Watched questions (/watch): how many a member may keep, how many a server may keep (its
+    # members' and its channels'), how many posts one watch may make in 24 hours, and after
+    # how many days without being added again a watch expires.
+    watch_max_per_member: int = 10
+    watch_max_per_server: int = 100
+    watch_posts_per_day: int = 3
+    watch_expiry_days: float = 30.0
     # Sharding across processes: this process runs the shards `shards` names ("0-3", "0,2,5")
     # of `shard_count`. 0 keeps one unsharded connection, as a bot under 2,500 servers needs.
     shards: str = ""
@@ -258,6 +265,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    for name in ("watch_max_per_member", "watch_max_per_server", "watch_posts_per_day"):
+        if getattr(s, name) < 1:
+            raise SettingsError(f"ARTICLEBOT_{name.upper()} must be at least 1")
+    if s.watch_expiry_days <= 0:
+        raise SettingsError("ARTICLEBOT_WATCH_EXPIRY_DAYS must be more than 0")
     if s.shard_count < 0:
         raise SettingsError("ARTICLEBOT_SHARD_COUNT must be 0 (unsharded) or more")
     if s.shards.strip() and not s.shard_count:

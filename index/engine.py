@@ -56,10 +56,13 @@ from index.store.backend import StateStores, upgrade_database
 from index.store.feeds import FeedStore
 from index.store.library import Library
 from index.store.slots import SpacedSlots
+from index.store.watches import Watch, WatchAdded, WatchPost, WatchTarget, result_json
 from index.updating import Updater, plan_from
+from index.watching import EncodedQuestion, WatchDesk, WatchPlace
 
 if TYPE_CHECKING:
     from index.ingest.feeds import FetchLimits
+    from index.watch_match import MatchRound
 
 # What the faces may use besides the Engine: they import nothing else from the engine's rooms.
 __all__ = [
@@ -75,12 +78,19 @@ __all__ = [
     "IndexStatus",
     "Scores",
     "StateStores",
+    "Watch",
+    "WatchAdded",
+    "WatchDesk",
+    "WatchPlace",
+    "WatchPost",
+    "WatchTarget",
     "decline_check",
     "ensure_index",
     "has_index",
     "load_dataset",
     "median_passage_chars",
     "plan_from",
+    "result_json",
     "score",
     "search_filters",
     "subset",
@@ -106,6 +116,7 @@ class AnsweringEngine(Answering):
         self._library = self.stores.library()
         self._feed_store = self.stores.feeds()
         self._start_slots: SpacedSlots | None = None
+        self.watches = WatchDesk(self.settings, self._encode_watched, self.stores.watches())
 
     @property
     def start_slots(self) -> SpacedSlots:
@@ -113,6 +124,11 @@ class AnsweringEngine(Answering):
         if self._start_slots is None:
             self._start_slots = self.stores.slots()
         return self._start_slots
+
+    def _encode_watched(self, question: str) -> EncodedQuestion:
+        """A watched question's vector, by the encoder `/ask` uses on the live index."""
+        searcher = self.searcher()
+        return EncodedQuestion(searcher.manifest.model, searcher.question_vector(question))
 
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self._library.articles(collection)]
@@ -222,6 +238,14 @@ class Engine(AnsweringEngine):
 
     def feeds_due(self) -> bool:
         return self.updates.feeds_due()
+
+    def match_watches(self) -> MatchRound:
+        """Match the watches against what was published since the last round (the worker
+        does this after every update; the command line, for when no worker runs). Imported
+        here: the matcher's scipy has no place in the answering process."""
+        from index.watch_match import watch_matcher
+
+        return watch_matcher(self.settings, self.watches.store, self.layout).catch_up()
 
     @staticmethod
     def require_index(settings: Settings) -> None:

@@ -26,6 +26,7 @@ from index.jobs import build_json, headline_json, progress_json
 from index.models import BuildReport, Progress
 from index.store.jobs import Job, JobKind, JobQueue
 from index.updating import Updater
+from index.watch_match import WatchMatcher, watch_matcher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ PROGRESS_SECONDS = 0.2
 IDLE_SECONDS = 0.5
 # How often an idle worker asks whether a feed is due.
 FEED_CHECK_SECONDS = 30.0
+# A matching round that failed is tried again this much later.
+WATCH_RETRY_SECONDS = 60.0
 # Stopping mid-job is safe only for these: running them again gives the same result.
 REPEATABLE = frozenset(
     {JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK, JobKind.MERGE}
@@ -64,6 +67,10 @@ class Worker:
         self.lease = lease
         self.feed_check = feed_check
         self.stop = threading.Event()
+        self.watcher: WatchMatcher = watch_matcher(
+            settings, self.updater.stores.watches(), self.updater.layout
+        )
+        self._watch_retry_at = 0.0
 
     def run(self) -> None:
         """Until `stop` is set: first-run index, then jobs and feed polls."""
@@ -71,7 +78,11 @@ class Worker:
         self._first_index()
         next_feed_check = 0.0
         while not self.stop.is_set():
-            if self.run_one():
+            ran = self.run_one()
+            # After any job (and when idle, for states a command-line build published):
+            # the articles it brought are matched against the watched questions.
+            self.match_watches()
+            if ran:
                 continue
             if time.monotonic() >= next_feed_check:
                 next_feed_check = time.monotonic() + self.feed_check
@@ -112,6 +123,18 @@ class Worker:
         if done.published:
             self._published()
         return True
+
+    def match_watches(self) -> None:
+        """One matching round over whatever state is live now. A failure is logged and the
+        round tried again WATCH_RETRY_SECONDS later (nothing was marked matched), not at
+        every turn of the loop."""
+        if time.monotonic() < self._watch_retry_at:
+            return
+        try:
+            self.watcher.catch_up()
+        except Exception:
+            log.exception("matching the watched questions failed")
+            self._watch_retry_at = time.monotonic() + WATCH_RETRY_SECONDS
 
     def _progress(self, job: Job, beat: _Heartbeat) -> Progress:
         def step(stage: str, done: int, total: int) -> None:

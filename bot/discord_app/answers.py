@@ -94,6 +94,11 @@ class AnswerPipeline:
         """The page after `page` of an answer."""
         return await asyncio.to_thread(self._more, answer_id, page, scope)
 
+    async def present(self, result: SearchResult, origin: AnswerOrigin) -> AnswerMessage:
+        """An answer found elsewhere (a watched question's match), rendered and remembered
+        like any other, so its buttons work."""
+        return await asyncio.to_thread(self._message, result, origin)
+
     def _ask(self, question: str, origin: AnswerOrigin) -> AnswerMessage:
         result = self._engine.ask(
             question, origin.k, origin.collections, scope=origin.scope, filters=origin.filters

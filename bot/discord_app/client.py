@@ -20,6 +20,7 @@ from bot.discord_app.components import answer_id_in
 from bot.discord_app.feed_task import FeedTask
 from bot.discord_app.questions import QuestionGate
 from bot.discord_app.tree import ArticleTree
+from bot.discord_app.watch_task import WatchTask
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 # Loaded in this order; each module's `setup(bot)` adds its cog.
 EXTENSIONS = tuple(
     f"bot.discord_app.cogs.{name}"
-    for name in ("ask", "admin", "feeds", "owner", "conversation", "feedback")
+    for name in ("ask", "admin", "feeds", "owner", "conversation", "feedback", "watch")
 )
 
 
@@ -63,6 +64,7 @@ class ArticleBot(commands.Bot):
         self.questions = QuestionGate(settings)
         self.progress_interval = progress_interval
         self.feed_task = FeedTask(self)
+        self.watch_task = WatchTask(self)
 
     @property
     def engine(self) -> AnsweringEngine:
@@ -94,9 +96,11 @@ class ArticleBot(commands.Bot):
             await self.load_extension(name)
         # It waits until the bot is ready, by when `serve` has attached the engine.
         self.feed_task.start()
+        self.watch_task.start()
 
     async def close(self) -> None:
         await self.feed_task.stop()
+        await self.watch_task.stop()
         await super().close()
 
     async def on_ready(self) -> None:

@@ -45,6 +45,7 @@ from index.query.links import deep_link
 from index.query.passage_text import PassageText
 from index.query.question import clean_question
 from index.query.quotes import pick_quotes
+from index.query.timewords import read_time_words
 from index.query.tuning import SearchTuning
 from index.store.layout import DataDir
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
@@ -138,6 +139,11 @@ class Searcher:
         """Live passages."""
         live = self._live.passages
         return len(self._vectors) if live is None else int(live.sum())
+
+    def question_vector(self, question: str) -> np.ndarray:
+        """`question` encoded as `search` encodes it: cleaned, its time words left out."""
+        text = clean_question(question, self.tuning.max_question_chars)
+        return self._embedder.encode([read_time_words(text, datetime.now(UTC)).topic])[0]
 
     def passage_lengths(self) -> np.ndarray:
         return self._passage_end - self._passage_start

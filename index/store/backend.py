@@ -27,6 +27,7 @@ from index.store.library import FileLibrary, Library
 from index.store.locks import FileLocks, Locks
 from index.store.pointer import FilePointer, IndexPointer
 from index.store.slots import SpacedSlots, SqliteSpacedSlots
+from index.store.watches import SqliteWatchStore, WatchStore
 
 if TYPE_CHECKING:
     from index.store.pg.connection import PgDatabase
@@ -120,6 +121,11 @@ class StateStores:
         from index.store.pg.slots import PgSpacedSlots
 
         return PgSpacedSlots(self.db)
+
+    def watches(self) -> WatchStore:
+        # Watched questions stay in the data directory's SQLite file, whatever the backend,
+        # until a PostgreSQL `WatchStore` (index/store/watches.py's contract) is written.
+        return SqliteWatchStore(self.files.watches)
 
     def layout(self) -> DataDir:
         """The data directory, its index state named by this backend's pointer and its

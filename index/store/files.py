@@ -14,6 +14,8 @@ data/
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
   slots.sqlite                 starts spaced across processes (the shards' IDENTIFYs)
+  watches.sqlite               watched questions, their posts, the articles matched so far
+  .watch.lock                  held while watches are matched against new articles
 
 The locks are `index/store/locks.py`'s (`.<name>.lock`). With ARTICLEBOT_DATABASE_URL set, the
 pointer, the locks, the library and the SQLite files but the two caches are in PostgreSQL
@@ -32,6 +34,7 @@ from index.store.feeds import FEEDS_NAME
 from index.store.slots import SLOTS_NAME
 from index.store.source_cache import SOURCE_CACHE_NAME
 from index.store.url_cache import URL_CACHE_NAME
+from index.store.watches import WATCHES_NAME
 
 JOBS_NAME = "jobs.sqlite"
 
@@ -79,3 +82,7 @@ class DataFiles:
     @property
     def slots(self) -> Path:
         return self.root / SLOTS_NAME
+
+    @property
+    def watches(self) -> Path:
+        return self.root / WATCHES_NAME

@@ -269,6 +269,29 @@ class LexicalIndex:
         scores = idf * tf / (K1 * ((1 - B) + B * dl / self._average) + tf)
         return _TermScores(rows, scores.astype(np.float32))
 
+    @property
+    def average_length(self) -> float:
+        """The live passages' average length in terms: BM25's length normaliser."""
+        return self._average
+
+    def idf(self, term: str) -> float:
+        """`term`'s inverse document frequency over the live passages of every segment, as
+        `scores` weighs it (0 for a term no live passage holds)."""
+        df = 0
+        for i, segment in enumerate(self._segments):
+            t = segment.vocabulary.get(term)
+            if t is None:
+                continue
+            start, end = int(segment.indptr[t]), int(segment.indptr[t + 1])
+            if self._live is None:
+                df += end - start
+            else:
+                rows = np.asarray(segment.rows[start:end], dtype=np.int64) + self._offsets[i]
+                df += int(self._live[rows].sum())
+        if not df:
+            return 0.0
+        return math.log(1 + (self._count - df + 0.5) / (df + 0.5))
+
     def term_weights(self, terms: QueryTerms) -> dict[str, float]:
         """The question's terms, weighted by how much each can add to a BM25 score: the best
         score the term reaches in a live passage."""

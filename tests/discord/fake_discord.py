@@ -1150,6 +1150,8 @@ class FakeDiscord:
         self._interactions: dict[int, FakeInteraction] = {}
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._bot_message_cursor: dict[int, int] = {}
+        # Users who do not accept DMs from the bot (privacy settings, or a block).
+        self._closed_dms: set[int] = set()
 
         # The newest session of each shard id (a shard of another count during a re-shard too).
         self._sessions: dict[int, _Session] = {}
@@ -1323,6 +1325,14 @@ class FakeDiscord:
         attachment = FakeAttachment(attachment_id, filename, content_type, data, url)
         self._attachments[attachment_id] = attachment
         return attachment
+
+    def close_dms(self, user_id: int) -> None:
+        """The user stops accepting DMs from the bot: its messages there get 403 50007."""
+        self._closed_dms.add(user_id)
+
+    def remove_member(self, guild_id: int, user_id: int) -> None:
+        """The user leaves the guild (the bot is not told: no members intent)."""
+        self._guilds[guild_id].members.pop(user_id, None)
 
     def add_standard_world(self) -> DiscordWorld:
         """Guild "Test Guild" with #general, its owner, an admin (Manage Server), a member."""
@@ -2803,6 +2813,8 @@ class FakeDiscord:
 
     def _require_send_permissions(self, channel: FakeChannel) -> None:
         if channel.guild_id is None:
+            if channel.recipient_id in self._closed_dms:
+                raise _ApiError(403, 50007, "Cannot send messages to this user")
             return
         perms = self._guilds[channel.guild_id].permissions_of(self.bot_user.id)
         if not perms & PERM_VIEW_CHANNEL:

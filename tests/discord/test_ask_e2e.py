@@ -254,7 +254,7 @@ async def test_owner_syncs_commands_from_chat_and_others_just_ask(
     await fake.post_user_message(world.channel.id, world.member.id, "sync here", mention_bot=True)
     not_a_command = await fake.wait_for_bot_message(world.channel.id, timeout=ANSWER)
 
-    assert done.content.startswith(f"Synced 6 commands in server {world.guild.id}: /articles")
+    assert done.content.startswith(f"Synced 7 commands in server {world.guild.id}: /articles")
     assert {c["name"] for c in fake.synced_commands(world.guild.id)} == {
         "ask",
         "feedback",
@@ -262,6 +262,7 @@ async def test_owner_syncs_commands_from_chat_and_others_just_ask(
         "feeds",
         "index",
         "reindex",
+        "watch",
     }
     # A member's "sync" is a question like any other.
     assert not_a_command.embeds and not not_a_command.content

@@ -12,7 +12,7 @@ from bot.discord_app.sync import sync_tree
 from tests.discord.conftest import make_settings
 from tests.discord.fake_discord import FakeDiscord
 
-COMMANDS = ["articles", "ask", "feedback", "feeds", "index", "reindex"]
+COMMANDS = ["articles", "ask", "feedback", "feeds", "index", "reindex", "watch"]
 ASK = "bot.discord_app.cogs.ask"
 
 
@@ -43,6 +43,7 @@ async def test_logging_in_loads_every_extension_and_one_reloads_with_its_command
             "Feedback",
             "Feeds",
             "Owner",
+            "Watches",
         ]
 
         await bot.unload_extension(ASK)
@@ -52,4 +53,4 @@ async def test_logging_in_loads_every_extension_and_one_reloads_with_its_command
         await bot.load_extension(ASK)
         assert bot.get_cog("Ask") is not None
         synced = await sync_tree(bot.tree, None, clear=False)
-        assert synced == f"Synced 6 commands globally: {', '.join(f'/{c}' for c in COMMANDS)}."
+        assert synced == f"Synced 7 commands globally: {', '.join(f'/{c}' for c in COMMANDS)}."

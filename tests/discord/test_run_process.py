@@ -69,7 +69,7 @@ async def test_run_answers_through_the_fake_and_stops_cleanly_on_sigterm(
     assert code == 0, err
     assert fake.token not in out + err
     assert out.startswith(
-        "Synced 6 commands globally: /articles, /ask, /feedback, /feeds, /index, /reindex."
+        "Synced 7 commands globally: /articles, /ask, /feedback, /feeds, /index, /reindex, /watch."
     )
 
     log = tmp_path / "run.log"

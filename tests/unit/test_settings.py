@@ -99,6 +99,10 @@ def test_conversions() -> None:
         ("ARTICLEBOT_READ_TIMEOUT", "0"),
         ("ARTICLEBOT_READ_MEMORY_MB", "100"),
         ("ARTICLEBOT_LOG_LEVEL", "chatty"),
+        ("ARTICLEBOT_WATCH_MAX_PER_MEMBER", "0"),
+        ("ARTICLEBOT_WATCH_MAX_PER_SERVER", "0"),
+        ("ARTICLEBOT_WATCH_POSTS_PER_DAY", "0"),
+        ("ARTICLEBOT_WATCH_EXPIRY_DAYS", "0"),
         ("ARTICLEBOT_DATABASE_URL", "mysql://db/articlebot"),
     ],
 )

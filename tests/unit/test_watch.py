@@ -1,0 +1,422 @@
+"""Watched questions: the store's contract (renewal, limits, expiry, removal, the posts
+outbox) and the matcher over the hash embedder (only new articles, once per article, the
+rate limit, isolation and filters, near-duplicates folded, merges and restarts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index, update_index
+from index.merge import merge_segments
+from index.models import Article, ParsedArticle, SearchResult
+from index.query.searcher import SearchTuning
+from index.store.watches import (
+    DAY_SECONDS,
+    Baseline,
+    NewPost,
+    NewWatch,
+    SqliteWatchStore,
+    WatchLimitError,
+    WatchLimits,
+    WatchTarget,
+)
+from index.text.passages import PassagePlan, make_passages
+from index.watch_match import WatchMatcher
+from tests.unit.conftest import HashEmbedder
+
+PLAN = PassagePlan(max_sentences=2)
+LIMITS = WatchLimits(per_member=3, per_server=4, expiry_days=30)
+T0 = 1_700_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def parsed(
+    article_id: str,
+    title: str,
+    text: str,
+    collection: str = "shared",
+    source: str | None = "Valley Courier",
+    date: str | None = "2026-12-01",
+) -> ParsedArticle:
+    article = Article(
+        article_id, title, text, date, source, f"https://news.test/{article_id}", collection
+    )
+    return ParsedArticle(article, (), f"test:{article_id}")
+
+
+ARCHIVE = [
+    parsed(
+        "library",
+        "Library hours",
+        "The city library will open until nine on weekdays. Staff will be hired for the "
+        "evening shifts.",
+    ),
+    parsed(
+        "harbour",
+        "Harbour reopens",
+        "The harbour reopened on Tuesday after a week of repairs. Fishermen said the new wall "
+        "held during the spring tides.",
+    ),
+]
+FERRY = parsed(
+    "ferry",
+    "Eastgate ferry terminal",
+    "The Eastgate ferry terminal will open on 14 March, the port authority said. Ferries to "
+    "the islands will leave from the new terminal every hour.",
+)
+ORCHARD = parsed(
+    "orchard",
+    "Orchard wins prize",
+    "The Tansy Hill orchard won the county prize for its russet apples. Its owner credits the "
+    "cold spring and the bees.",
+)
+QUESTION = "When will the Eastgate ferry terminal open?"
+
+
+def watch_of(
+    embedder: HashEmbedder,
+    question: str = QUESTION,
+    *,
+    collection: str = "shared",
+    owner: str = "member-1",
+    target: WatchTarget = WatchTarget.DM,
+    channel_id: int = 0,
+    outlets: tuple[str, ...] = (),
+    since: str | None = None,
+) -> NewWatch:
+    return NewWatch(
+        collection=collection,
+        owner=owner,
+        target=target,
+        question=question,
+        model=embedder.name,
+        vector=embedder.encode([question])[0],
+        channel_id=channel_id,
+        outlets=outlets,
+        since=since,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteWatchStore:
+    return SqliteWatchStore(tmp_path / "data" / "watches.sqlite")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
+    folder = tmp_path / "data"
+    build_index(folder, ARCHIVE, hash_embedder, PLAN)
+    return folder
+
+
+def matcher(
+    data_dir: Path, store: SqliteWatchStore, clock: Clock, posts_per_day: int = 3
+) -> WatchMatcher:
+    return WatchMatcher(
+        data_dir, store, SearchTuning(), posts_per_day=posts_per_day, top_k=3, clock=clock
+    )
+
+
+def arrive(data_dir: Path, embedder: HashEmbedder, *articles: ParsedArticle) -> None:
+    update_index(data_dir, embedder, PLAN, add=articles)
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+def test_the_same_question_again_renews_the_watch(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    first = store.add(watch_of(hash_embedder), LIMITS, clock.now)
+    clock.now += 10 * DAY_SECONDS
+    again = store.add(
+        watch_of(hash_embedder, "when  will the EASTGATE ferry terminal open"), LIMITS, clock.now
+    )
+
+    assert not first.renewed and again.renewed
+    assert again.watch.id == first.watch.id
+    assert again.watch.expires_at == clock.now + 30 * DAY_SECONDS
+    assert again.watch.created_at == T0
+    assert [w.id for w in store.watches(clock.now, owner="member-1")] == [first.watch.id]
+    assert np.allclose(again.watch.vector, hash_embedder.encode([QUESTION])[0])
+
+
+def test_limits_per_member_and_per_server(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    for i in range(3):
+        store.add(watch_of(hash_embedder, f"question {i}", collection="guild:1"), LIMITS, T0)
+    with pytest.raises(WatchLimitError, match="3 questions"):
+        store.add(watch_of(hash_embedder, "one too many", collection="guild:1"), LIMITS, T0)
+    store.add(
+        watch_of(hash_embedder, "another member", collection="guild:1", owner="member-2"),
+        LIMITS,
+        T0,
+    )
+    with pytest.raises(WatchLimitError, match="This server already watches 4"):
+        store.add(
+            watch_of(hash_embedder, "a fifth", collection="guild:1", owner="member-3"),
+            LIMITS,
+            T0,
+        )
+    # Another server has its own room; renewing needs none.
+    store.add(watch_of(hash_embedder, "elsewhere", collection="guild:2", owner="m3"), LIMITS, T0)
+    assert store.add(watch_of(hash_embedder, "question 0", collection="guild:1"), LIMITS, T0)
+
+
+def test_watches_expire_unless_renewed(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    kept = store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0).watch
+    store.add(watch_of(hash_embedder, "forgotten"), LIMITS, T0)
+    store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0 + 20 * DAY_SECONDS)
+    later = T0 + 31 * DAY_SECONDS
+
+    assert [w.id for w in store.active(later)] == [kept.id]
+    assert store.purge_expired(later) == 1
+    # An expired watch leaves room under the limit.
+    for i in range(2):
+        store.add(watch_of(hash_embedder, f"new {i}"), LIMITS, later)
+
+
+def test_a_member_gone_loses_their_dm_watches_and_a_channel_gone_its_watches(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder
+) -> None:
+    dm = store.add(watch_of(hash_embedder, "a", collection="guild:1"), LIMITS, T0).watch
+    other_place = store.add(watch_of(hash_embedder, "b"), LIMITS, T0).watch
+    channel = store.add(
+        watch_of(
+            hash_embedder, "c", collection="guild:1", target=WatchTarget.CHANNEL, channel_id=77
+        ),
+        LIMITS,
+        T0,
+    ).watch
+    post = NewPost(dm.id, SearchResult("a", (), True), ("x",))
+    store.commit_round(Baseline("gen", frozenset()), [], [post], T0)
+
+    assert store.remove_member("member-1", "guild:1") == 1
+    assert store.unposted(10, list(WatchTarget)) == []
+    assert [w.id for w in store.active(T0)] == [other_place.id, channel.id]
+    assert store.remove_channel(77) == 1
+    assert [w.id for w in store.active(T0)] == [other_place.id]
+
+
+def test_posts_are_delivered_once(store: SqliteWatchStore, hash_embedder: HashEmbedder) -> None:
+    dm = store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    cli = store.add(watch_of(hash_embedder, owner="cli", target=WatchTarget.CLI), LIMITS, T0).watch
+    store.commit_round(
+        Baseline("gen-1", frozenset({"seg-a"})),
+        [("ferry", "d1")],
+        [
+            NewPost(dm.id, SearchResult(QUESTION, (), True, best_score=0.7), ("ferry",)),
+            NewPost(cli.id, SearchResult(QUESTION, (), True), ("ferry",)),
+        ],
+        T0,
+    )
+
+    (pending,) = store.unposted(10, [WatchTarget.DM, WatchTarget.CHANNEL])
+    assert pending.watch.id == dm.id and pending.result.best_score == 0.7
+    store.mark_posted(pending.id, T0)
+    assert store.unposted(10, [WatchTarget.DM]) == []
+    assert [p.watch.id for p in store.unposted(10, [WatchTarget.CLI])] == [cli.id]
+    assert store.history([dm.id], T0 - 1)[dm.id].articles == {"ferry"}
+    assert store.history([dm.id], T0 - 1)[dm.id].recent_posts == 1
+    assert store.unseen([("ferry", "d1"), ("ferry", "d2")]) == {("ferry", "d2")}
+    assert store.baseline() == Baseline("gen-1", frozenset({"seg-a"}))
+
+
+# --------------------------------------------------------------------------- the matcher
+
+
+def test_an_answering_arrival_is_matched_an_unrelated_one_is_not(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    watch = store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    start = watching.catch_up()
+    arrive(data_dir, hash_embedder, ORCHARD)
+    unrelated = watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    answering = watching.catch_up()
+
+    assert (start.articles, start.posts) == (0, 0)
+    assert (unrelated.articles, unrelated.posts) == (1, 0)
+    assert (answering.articles, answering.posts) == (1, 1)
+    (post,) = store.unposted(10, [WatchTarget.DM])
+    assert post.watch.id == watch.id
+    (hit,) = post.result.hits
+    assert hit.article.id == "ferry"
+    assert "14 March" in hit.quote
+    assert hit.confidence is not None and hit.confidence >= SearchTuning().min_score
+    assert hit.link is not None and hit.link.startswith("https://news.test/ferry#:~:text=")
+
+
+def test_matching_reads_only_the_new_passages(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    found = watching.catch_up()
+
+    new = len(make_passages(FERRY.article.id, FERRY.article.text, (), PLAN))
+    assert (found.articles, found.passages, found.watches) == (1, new, 1)
+
+
+def test_the_archive_a_watch_starts_from_and_merged_segments_are_not_news(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    arrive(data_dir, hash_embedder, FERRY)
+    watching = matcher(data_dir, store, clock)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    first = watching.catch_up()
+    arrive(data_dir, hash_embedder, ORCHARD)
+    watching.catch_up()
+    merged = merge_segments(data_dir, everything=True)
+    after_merge = watching.catch_up()
+
+    assert first.posts == 0
+    assert merged.merged
+    assert (after_merge.articles, after_merge.posts) == (0, 0)
+    assert store.unposted(10, list(WatchTarget)) == []
+
+
+def test_once_per_article_even_when_it_changes(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    watching.catch_up()
+    edited = parsed("ferry", FERRY.article.title, FERRY.article.text + " Tickets cost five pounds.")
+    arrive(data_dir, hash_embedder, edited)
+    again = watching.catch_up()
+
+    assert again.articles == 1 and again.posts == 0
+    assert len(store.unposted(10, list(WatchTarget))) == 1
+
+
+def test_posts_per_watch_per_day_are_limited(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock, posts_per_day=1)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    watching.catch_up()
+    clock.now += 3600
+    second = parsed("ferry-2", "Eastgate ferry terminal date", FERRY.article.text + " Again.")
+    arrive(data_dir, hash_embedder, second)
+    limited = watching.catch_up()
+    clock.now += DAY_SECONDS
+    third = parsed("ferry-3", "Eastgate ferry terminal opening", FERRY.article.text + " Later.")
+    arrive(data_dir, hash_embedder, third)
+    next_day = watching.catch_up()
+
+    assert limited.posts == 0
+    assert next_day.posts == 1
+    assert len(store.unposted(10, list(WatchTarget))) == 2
+
+
+def test_a_servers_watch_sees_its_own_and_the_shared_articles_only(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    mine = store.add(watch_of(hash_embedder, collection="guild:1"), LIMITS, T0).watch
+    store.add(watch_of(hash_embedder, collection="guild:3", owner="m3"), LIMITS, T0)
+    watching.catch_up()
+    elsewhere = parsed("ferry-b", FERRY.article.title, FERRY.article.text, collection="guild:2")
+    here = parsed("ferry-a", FERRY.article.title, FERRY.article.text + " Here.", "guild:1")
+    arrive(data_dir, hash_embedder, elsewhere, here)
+    watching.catch_up()
+
+    (post,) = store.unposted(10, list(WatchTarget))
+    assert post.watch.id == mine.id
+    assert [h.article.id for h in post.result.hits] == ["ferry-a"]
+
+
+def test_a_watchs_outlets_and_since_filter_its_matches(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    other_outlet = store.add(watch_of(hash_embedder, outlets=("Harbour Gazette",)), LIMITS, T0)
+    too_late = store.add(
+        watch_of(hash_embedder, owner="m2", since="2027-01-01T00:00:00+00:00"), LIMITS, T0
+    )
+    this_outlet = store.add(
+        watch_of(hash_embedder, owner="m3", outlets=("valley courier",)), LIMITS, T0
+    )
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    watching.catch_up()
+
+    posted = {p.watch.id for p in store.unposted(10, list(WatchTarget))}
+    assert posted == {this_outlet.watch.id}
+    assert other_outlet.watch.id not in posted and too_late.watch.id not in posted
+
+
+def test_one_story_from_several_outlets_is_one_post_listing_them(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    watching = matcher(data_dir, store, clock)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    watching.catch_up()
+    copy = parsed("ferry-copy", FERRY.article.title, FERRY.article.text, source="Coast Times")
+    arrive(data_dir, hash_embedder, FERRY, copy)
+    found = watching.catch_up()
+
+    assert found.posts == 1
+    (post,) = store.unposted(10, list(WatchTarget))
+    (hit,) = post.result.hits
+    assert {hit.article.source, *(r.source for r in hit.also_in)} == {
+        "Valley Courier",
+        "Coast Times",
+    }
+
+
+def test_a_round_interrupted_before_its_commit_is_done_again_and_once(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    matcher(data_dir, store, clock).catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    # The worker died after the update, before matching: a new one (new matcher) catches up.
+    restarted = matcher(data_dir, store, clock)
+    first = restarted.catch_up()
+    second = restarted.catch_up()
+
+    assert (first.posts, second.posts) == (1, 0)
+    assert len(store.unposted(10, list(WatchTarget))) == 1
+
+
+def test_the_version_changes_with_every_add_renewal_and_removal(
+    store: SqliteWatchStore, hash_embedder: HashEmbedder
+) -> None:
+    versions = [store.version()]
+    watch = store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    versions.append(store.version())
+    store.add(watch_of(hash_embedder), LIMITS, T0 + 1)
+    versions.append(store.version())
+    store.commit_round(Baseline("gen", frozenset()), [("a", "d")], [], T0)
+    versions.append(store.version())
+    store.remove(watch.id)
+    versions.append(store.version())
+
+    assert versions[0] < versions[1] < versions[2] == versions[3] < versions[4]
