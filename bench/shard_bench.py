@@ -3,18 +3,24 @@ Discord: real `articlebot run` processes against the fake Discord, in one run.
 
     python -m bench.shard_bench [--dataset ../shared/eval/squad] [--articles 8]
                                 [--questions 240] [--in-flight 8]
+                                [--database-url postgresql://HOST/DB]
 
 The index is built once (`articlebot index build`) over the dataset's first articles, in a
 data directory both set-ups share. The fake Discord has two shards with a server on each, and
 the same questions are asked in both, alternately, up to `--in-flight` at a time, by `/ask`:
 - one process: `articlebot run --shards 0-1 --shard-count 2` answers both servers;
 - two processes: `--shards 0` and `--shards 1`, one server each, over the same index.
+With `--database-url` every process keeps its state (the answers each `/ask` stores, the job
+queue, the index pointer) in that PostgreSQL database, migrated first (`articlebot db
+upgrade`); give it an empty database of its own. Without it, the state is SQLite files in the
+shared data directory.
 Each set-up is warmed up (every question once per server, unmeasured) before its measured
 round. The figures are questions answered per second (from the first `/ask` to the last
 answer shown) and the time from `/ask` to the answer, median and 95th percentile; the fake
 Discord runs in this process, on the same cores as the bots. Beside them: the CPU the bots
-and the fake used during the measured round, in cores, and the machine's load average (other
-work competing for the same cores makes every figure smaller).
+and the fake used during the measured round, in cores, the bots' CPU per answer (the figure
+least moved by other work on a shared machine), and the machine's load average (other work
+competing for the same cores makes every other figure smaller).
 """
 
 from __future__ import annotations
@@ -63,14 +69,22 @@ class Round:
             f"{self.processes} process{'es' if self.processes > 1 else ''}: "
             f"{self.per_second:6.1f} questions/s ({self.questions} in {self.seconds:.1f} s), "
             f"/ask to answer p50 {statistics.median(ordered) * 1000:.0f} ms, "
-            f"p95 {p95 * 1000:.0f} ms; CPU: bots {self.bot_cpu / self.seconds:.2f} cores, "
+            f"p95 {p95 * 1000:.0f} ms; CPU: bots {self.bot_cpu / self.seconds:.2f} cores "
+            f"({self.bot_cpu / self.questions * 1000:.0f} ms per answer), "
             f"fake Discord {self.fake_cpu / self.seconds:.2f}; machine load {self.load:.1f}"
         )
 
 
-def _env(fake: FakeDiscord, sources: Path) -> dict[str, str]:
+def _state_env(database_url: str | None) -> dict[str, str]:
+    """This environment without articlebot's or Discord's settings, plus the state's database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARTICLEBOT_", "DISCORD_"))}
-    return env | {
+    if database_url is not None:
+        env["ARTICLEBOT_DATABASE_URL"] = database_url
+    return env
+
+
+def _env(fake: FakeDiscord, sources: Path, database_url: str | None) -> dict[str, str]:
+    return _state_env(database_url) | {
         "DISCORD_TOKEN": fake.token,
         "DISCORD_API_BASE": fake.api_base,
         "DISCORD_GATEWAY_URL": fake.gateway_url,
@@ -155,7 +169,12 @@ async def _ask_all(
 
 
 async def measure(
-    data_dir: Path, sources: Path, questions: list[str], in_flight: int, shard_sets: list[str]
+    data_dir: Path,
+    sources: Path,
+    questions: list[str],
+    in_flight: int,
+    shard_sets: list[str],
+    database_url: str | None,
 ) -> Round:
     async with FakeDiscord(token=TOKEN, shards=2, max_concurrency=1) as fake:
         owner, member = fake.add_user("owner"), fake.add_user("member")
@@ -164,7 +183,7 @@ async def measure(
             guild = fake.add_guild(f"shard {shard}", owner_id=owner.id, shard=(shard, 2))
             channels.append(fake.add_channel(guild.id, "general"))
             fake.add_member(guild.id, member.id)
-        env = _env(fake, sources)
+        env = _env(fake, sources, database_url)
         await _articlebot(data_dir, env, "sync")
         log = data_dir.parent / f"bots-{len(shard_sets)}.log"
         bots = [await _start(data_dir, env, log, shards) for shards in shard_sets]
@@ -211,7 +230,9 @@ async def main_async(args: argparse.Namespace) -> None:
         source, pool, words = _subset(args.dataset, args.articles, folder)
         questions = (pool * (args.questions // max(1, len(pool)) + 1))[: args.questions]
         data_dir = folder / "data"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ARTICLEBOT_")}
+        env = _state_env(args.database_url)
+        if args.database_url is not None:
+            await _articlebot(data_dir, env, "db", "upgrade")
         began = time.perf_counter()
         await _articlebot(data_dir, env, "index", "build", str(source), limit=BUILD)
         status = json.loads(
@@ -220,11 +241,17 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"index: {args.articles} articles ({words} words), {status['passages']} passages, "
             f"built in {time.perf_counter() - began:.0f} s; {os.cpu_count()} cores; "
-            f"{len(questions)} questions per round, {args.in_flight} in flight"
+            f"{len(questions)} questions per round, {args.in_flight} in flight; state in "
+            f"{'PostgreSQL' if args.database_url else 'SQLite files'}"
         )
-        one = await measure(data_dir, source, questions, args.in_flight, ["0-1"])
+        rounds = (["0-1"], ["0", "1"])
+        one = await measure(
+            data_dir, source, questions, args.in_flight, rounds[0], args.database_url
+        )
         print(one.line(), flush=True)
-        two = await measure(data_dir, source, questions, args.in_flight, ["0", "1"])
+        two = await measure(
+            data_dir, source, questions, args.in_flight, rounds[1], args.database_url
+        )
         print(two.line())
         print(f"two processes / one: {two.per_second / one.per_second:.2f}x")
 
@@ -243,6 +270,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=8, help="index the first N articles")
     parser.add_argument("--questions", type=int, default=240, help="questions per round")
     parser.add_argument("--in-flight", type=int, default=8, help="questions asked at once")
+    parser.add_argument(
+        "--database-url",
+        help="keep the state in this (empty) PostgreSQL database instead of SQLite files",
+    )
     args = parser.parse_args()
     if not (args.dataset / "articles.jsonl").is_file():
         raise SystemExit(f"no dataset at {args.dataset}: pass --dataset (e.g. the SQuAD dev set)")

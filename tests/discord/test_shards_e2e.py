@@ -1,22 +1,32 @@
 """Shards across processes, with the real processes: two bots, each running one shard of two
-(`articlebot run --shards N --shard-count 2`), and one worker, all on one data directory,
-against a fake Discord that routes each server to its shard.
+(`articlebot run --shards N --shard-count 2`), and one worker, sharing one index and the state
+(SQLite files in one data directory, or one PostgreSQL database through
+`ARTICLEBOT_DATABASE_URL`), against a fake Discord that routes each server to its shard.
 
 Both bots start at once and still IDENTIFY 5 s apart (Discord refuses closer ones with op 9:
 the fake too); each server is answered by the process holding its shard; each feed's headline
 is posted once, by that process; every job runs in the worker and the bots load no update
 library; and a button on an answer given by the first process works after that process has
-stopped and the second has taken its shard over.
+stopped and the second has taken its shard over. Each feed is fetched by one poll (the
+default interval of 15 minutes is longer than the test, so a second poll anywhere would be a
+third fetch, after the one that follows the feed).
+
+Search stays in the shared data directory's index files: the Milvus backend had not landed
+when this test was written. With it, the same scenario belongs here with
+`ARTICLEBOT_MILVUS_URI` pointing at `milvus-lite server` over gRPC (a Milvus Lite `.db` file
+is open to one process only, and here there are four).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.discord_app.feed_task import CHECK_SECONDS
@@ -41,6 +51,7 @@ from tests.discord.test_run_process import (
     bot_env,
 )
 from tests.feed_site import FeedSite, Story, rss20
+from tests.postgres import fresh_database
 
 STORIES = {
     0: Story(
@@ -141,14 +152,48 @@ async def ask(fake: FakeDiscord, channel: FakeChannel, user: FakeUser) -> FakeIn
     )
 
 
+@contextlib.contextmanager
+def state_database(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The URL of a fresh PostgreSQL database for the state, or None for SQLite files."""
+    if backend == "sqlite":
+        yield None
+        return
+    with fresh_database(request.getfixturevalue("pg_server")) as url:
+        yield url
+
+
+def jobs_run(tmp_path: Path, database_url: str | None) -> tuple[int, int]:
+    """(how many processes ran jobs, how many poll jobs there were) from the job queue."""
+    runners = "SELECT COUNT(DISTINCT worker) FROM jobs"
+    polls = "SELECT COUNT(*) FROM jobs WHERE kind = 'poll'"
+    if database_url is None:
+        with contextlib.closing(sqlite3.connect(DataFiles(tmp_path / "data").jobs)) as conn:
+            return conn.execute(runners).fetchone()[0], conn.execute(polls).fetchone()[0]
+    with psycopg.connect(database_url) as pg:
+        counts = [pg.execute(sql).fetchone() for sql in (runners, polls)]
+    return int(counts[0][0]), int(counts[1][0])  # type: ignore[index]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_two_bot_processes_share_the_shards_the_answers_and_the_headlines(
-    fake: FakeDiscord, tmp_path: Path
+    fake: FakeDiscord, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    with state_database(backend, request) as database_url:
+        await two_bot_processes_and_a_worker(fake, tmp_path, database_url)
+
+
+async def two_bot_processes_and_a_worker(
+    fake: FakeDiscord, tmp_path: Path, database_url: str | None
 ) -> None:
     world = sharded_world(fake)
     env = bot_env(fake, fake.token) | {
         "ARTICLEBOT_ALLOW_PRIVATE_URLS": "1",
         "ARTICLEBOT_BUTTON_COOLDOWN_SECONDS": "0",
     }
+    if database_url is not None:
+        env["ARTICLEBOT_DATABASE_URL"] = database_url
+        code, _, err = await articlebot(tmp_path, env, "db", "upgrade")
+        assert code == 0, err
     code, _, err = await articlebot(tmp_path, env, "sync")
     assert code == 0, err
     logs = {name: tmp_path / f"{name}.log" for name in ("worker", "zero", "one", "both")}
@@ -195,6 +240,7 @@ async def test_two_bot_processes_share_the_shards_the_answers_and_the_headlines(
             # Every bot process looks for headlines every CHECK_SECONDS: after three looks
             # each, a second post of either headline would be there.
             await asyncio.sleep(3 * CHECK_SECONDS)
+            fetches = {shard: len(site.requests(f"/feed-{shard}.rss")) for shard in feeds}
         finally:
             codes = {name: await _stop_bot(process) for name, process in bots.items()}
         await fake.wait_until_disconnected(timeout=ANSWER)
@@ -248,11 +294,11 @@ async def test_two_bot_processes_share_the_shards_the_answers_and_the_headlines(
     # The button pressed after the move: the next page of the first process's answer.
     assert press.response_type == 6
     assert updated.embeds[0]["footer"]["text"].endswith("page 2")
-    # Every job (the feed adds, their polls) ran in the one worker; the bots never polled.
-    with sqlite3.connect(DataFiles(tmp_path / "data").jobs) as conn:
-        runners = conn.execute("SELECT DISTINCT worker FROM jobs").fetchall()
-        polls = conn.execute("SELECT COUNT(*) FROM jobs WHERE kind = 'poll'").fetchone()[0]
-    conn.close()
-    assert len(runners) == 1 and polls >= 1
+    # Every job (the feed adds, their polls) ran in the one worker; the bots never polled,
+    # and each feed was fetched twice: once to follow it, once by the one poll of the
+    # interval, wherever that ran.
+    runners, polls = jobs_run(tmp_path, database_url)
+    assert runners == 1 and polls >= 1
+    assert fetches == {0: 2, 1: 2}, fetches
     for name in ("zero", "one", "both"):
         assert "heavy modules loaded: none" in output[name]
