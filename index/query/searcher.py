@@ -118,9 +118,10 @@ class Searcher:
                 f"vectors have {self.manifest.dimension} dimensions, "
                 f"the model gives {embedder.dimension}",
             )
+        # An index of an earlier release says so before its files are checked.
+        state = read_state(folder)
         verify_files(folder, self.manifest)
         root = folder.parent
-        state = read_state(folder)
         for segment in state.segments:
             verify_segment(root, segment.name)
         self._embedder = embedder
