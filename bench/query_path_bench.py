@@ -151,22 +151,31 @@ class Bench:
             print(f"  no learned ranker at {MODEL_PATH} (python -m bench.train_ranker): fused only")
         for target in (10_000, 100_000):
             folder = self._synthetic(target)
-            p50: dict[str, float] = {}
+            searchers = {}
             for label, ranker in runs:
                 encoder = self.embedder if label == "torch" else self.onnx
-                searcher = self.searcher(encoder, DataDir(folder).current(), ranker)
+                searchers[f"{label} {ranker}"] = self.searcher(
+                    encoder, DataDir(folder).current(), ranker
+                )
+            for searcher in searchers.values():
                 for q in questions[:10]:
                     searcher.search(q, self.settings.top_k)
-                times = []
-                for q in questions:
+            # Question by question, every run in turn: a shared machine's load changes from
+            # one minute to the next, and the ratios compare runs under the same load.
+            times: dict[str, list[float]] = {name: [] for name in searchers}
+            for q in questions:
+                for name, searcher in searchers.items():
                     started = time.perf_counter()
                     searcher.search(q, self.settings.top_k)
-                    times.append(time.perf_counter() - started)
-                p50[f"{label} {ranker}"] = statistics.median(times)
+                    times[name].append(time.perf_counter() - started)
+            p50: dict[str, float] = {}
+            for name, taken in times.items():
+                p50[name] = statistics.median(taken)
+                label, ranker = name.split()
                 print(
                     f"  {target:>9,} passages, {label:5} {ranker:7}: p50 "
-                    f"{1000 * statistics.median(times):6.1f} ms, "
-                    f"p99 {1000 * _pct(times, 0.99):6.1f} ms"
+                    f"{1000 * statistics.median(taken):6.1f} ms, "
+                    f"p99 {1000 * _pct(taken, 0.99):6.1f} ms"
                 )
             if "onnx learned" in p50:
                 ratio = p50["onnx learned"] / p50["onnx fused"]

@@ -7,8 +7,9 @@ embedding a million passages with the model takes: random unit vectors (384 dime
 the model's), passages of twelve words drawn from a Zipf-like vocabulary for BM25, ten
 passages an article, written as one segment; IVF lists trained on them from the settings'
 `approximate_from` (200k) on, as a build would. The update is real: 20 articles of the
-dataset, split, embedded with the real model and written by `index.build.update_index` (what
-the worker calls) in a child process, whose peak RSS is the worker's. As in a worker after a
+dataset, added the way the worker's upload job adds them (`Updater.add_and_index`: stored in
+a server's library, split, embedded, written by `index.build.update_index`, then the merge
+policy) in a child process, whose peak RSS is the worker's. As in a worker after a
 data directory's first build, the model's ONNX export is in the cache (made first by another
 child, with torch), so the worker embeds with ONNX Runtime unless ARTICLEBOT_ONNX_PASSAGES=false.
 
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from config import load_settings
-from index.build import document_text, update_index
+from index.build import document_text
 from index.engine import plan_from
 from index.models import Article, Span
 from index.store.database import StoredArticle, StoredPassage
@@ -62,6 +63,8 @@ PER_ARTICLE = 10
 WORDS_PER_PASSAGE = 12
 VOCABULARY = 30_000
 ADDED = 20
+# A server's collection: the upload job's path.
+COLLECTION = "guild:1"
 
 
 def _words() -> list[str]:
@@ -181,7 +184,8 @@ def worker(data_dir: Path, dataset: Path) -> None:
     settings = replace(load_settings(), data_dir=data_dir)
     plan = plan_from(settings)
     added = load_dataset(dataset).articles[:ADDED]
-    embedder = Updater(settings).passage_encoder
+    updater = Updater(settings)
+    embedder = updater.passage_encoder
     embedder.encode(["warm up the model"])
     model_rss = _peak_rss_mb()
     documents = [
@@ -195,7 +199,7 @@ def worker(data_dir: Path, dataset: Path) -> None:
     embedder.encode(documents)
     encode = time.perf_counter() - started
     started = time.perf_counter()
-    report = update_index(data_dir, embedder, plan, add=added)
+    _, report = updater.add_and_index(COLLECTION, added)
     update = time.perf_counter() - started
     peak = _peak_rss_mb()
     print(

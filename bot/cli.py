@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = index_sub.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true", help="one JSON object")
+    merge = index_sub.add_parser(
+        "merge", parents=[common], help="merge index segments now (the merge policy, or --all)"
+    )
+    merge.add_argument(
+        "--all", action="store_true", help="merge every segment into one, deletions left out"
+    )
+    merge.add_argument("--json", action="store_true", help="one JSON object")
 
     search = sub.add_parser("search", parents=[common, filters], help="JSON results for questions")
     search.add_argument("question", nargs="?")
@@ -269,6 +276,20 @@ def _cmd_build(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if report.articles else EXIT_ERROR
 
 
+def _cmd_merge(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.render_text import render_merge
+
+    engine = _engine(settings, need_index=True)
+    with _progress_bar() as progress:
+        report = engine.merge(everything=args.all, progress=progress)
+    if args.json:
+        generation = report.generation.name if report.generation else None
+        print(json.dumps({**asdict(report), "generation": generation}))
+    else:
+        print(render_merge(report))
+    return EXIT_OK
+
+
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from index.engine import Engine
 
@@ -427,11 +448,11 @@ def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         print(feed_line(info))
         return 0
     if args.feeds_command == "remove":
-        info = engine.remove_feed(collection, args.feed)
+        with _progress_bar() as progress:
+            info, build = engine.unfollow_and_index(collection, args.feed, progress)
         print(f"Stopped following {info.title or info.url}.")
-        if info.items:
-            with _progress_bar() as progress:
-                print(render_build(engine.rebuild(progress=progress)))
+        if build is not None:
+            print(render_build(build))
         return 0
     if args.feeds_command == "list":
         feeds = engine.list_feeds(args.collection)
@@ -588,6 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "index":
             if args.index_command == "build":
                 return _cmd_build(settings, args)
+            if args.index_command == "merge":
+                return _cmd_merge(settings, args)
             return _cmd_status(settings, args)
         handlers = {
             "search": lambda: _cmd_search(settings, args),

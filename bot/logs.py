@@ -51,7 +51,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
         "urllib3",
         "transformers",
         "trafilatura",
-        "bm25s",
         "faiss",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

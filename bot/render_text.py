@@ -13,6 +13,7 @@ from index.models import (
     FeedbackReport,
     FeedInfo,
     Hit,
+    MergeReport,
     PollReport,
     SearchResult,
     Span,
@@ -72,6 +73,17 @@ def render_build(report: BuildReport) -> str:
         lines.append(f"Skipped {len(report.problems)} input(s):")
         lines.extend(f"  - {p.origin}: {p.reason}" for p in report.problems)
     return "\n".join(lines)
+
+
+def render_merge(report: MergeReport) -> str:
+    if not report.merged and not report.retrained:
+        return "Nothing to merge: the segments are as the merge policy wants them."
+    retrained = "; IVF lists trained again" if report.retrained else ""
+    return (
+        f"Merged {report.merged} segment(s) into one of {report.passages} passages in "
+        f"{report.seconds:.1f} s ({report.dropped} deleted passages left out{retrained}): "
+        f"{report.reason}."
+    )
 
 
 def render_feedback(report: FeedbackReport) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -119,7 +119,7 @@ def article_digest(parsed: ParsedArticle) -> str:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for package in ("articlebot", "faiss-cpu", "sentence-transformers", "torch", "bm25s"):
+    for package in ("articlebot", "faiss-cpu", "sentence-transformers", "torch"):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -165,18 +165,36 @@ class _Previous:
     articles: dict[str, _LiveArticle]
 
 
+class NotReusable(Exception):
+    """The live state cannot take an update in place: no index yet, another model, dimension
+    or passage plan, or unreadable files. Only a build from every source is right then."""
+
+
 def _previous(
     root: Path, folder: Path | None, model: str, dimension: int, plan: PassagePlan
 ) -> _Previous | None:
-    if folder is None:
+    try:
+        return _reusable(root, folder, model, dimension, plan)
+    except NotReusable as why:
+        log.info("building afresh: %s", why)
         return None
+
+
+def _reusable(
+    root: Path, folder: Path | None, model: str, dimension: int, plan: PassagePlan
+) -> _Previous:
+    if folder is None:
+        raise NotReusable("there is no live index")
     try:
         manifest = read_manifest(folder)
         state = read_state(folder)
         if (manifest.model, manifest.dimension) != (model, dimension):
-            return None
+            raise NotReusable(
+                f"the live index was built with {manifest.model} ({manifest.dimension}-d), "
+                f"not {model} ({dimension}-d)"
+            )
         if manifest.passage_plan != asdict(plan):
-            return None
+            raise NotReusable("the live index was split into passages differently")
         articles: dict[str, _LiveArticle] = {}
         for i, ref in enumerate(state.segments):
             deleted = set(ref.deleted)
@@ -188,8 +206,8 @@ def _previous(
             finally:
                 store.close()
     except (ArticlebotError, KeyError) as exc:
-        log.warning("previous index not reusable, building afresh: %s", exc)
-        return None
+        log.warning("previous index not reusable: %s", exc)
+        raise NotReusable(f"the live index cannot be read ({exc})") from exc
     return _Previous(folder, manifest, state, articles)
 
 
@@ -304,6 +322,7 @@ def update_index(
     *,
     add: Sequence[ParsedArticle] = (),
     remove: Collection[str] = (),
+    expected: Mapping[str, str] | None = None,
     batch_size: int = 32,
     progress: Progress | None = None,
     lock_held: bool = False,
@@ -314,15 +333,25 @@ def update_index(
     """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
     leaving every other article as it is: the work is in what changes, not in the
     collection (no source is read, no other passage is touched). What `build_index` would
-    do with the live articles plus `add` minus `remove`."""
+    do with the live articles plus `add` minus `remove`.
+
+    With `expected`, an id is added or removed only while its live article is the version
+    given there (its digest; absent from `expected`: not live): a store changing its copy of
+    an article leaves alone the one another store's copy took precedence over.
+
+    Raises `NotReusable`, publishing nothing, when there is no live state to update in place:
+    a state of `add` alone would drop every other article."""
     started = time.perf_counter()
     layout = layout or DataDir(data_dir)
     report = BuildReport()
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(add, report.problems)
         current = layout.current_or_none()
-        previous = _previous(data_dir, current, embedder.name, embedder.dimension, plan)
-        live = previous.articles if previous is not None else {}
+        previous = _reusable(data_dir, current, embedder.name, embedder.dimension, plan)
+        live = previous.articles
+        if expected is not None:
+            parsed = [p for p in parsed if _is_expected(live, expected, p.article.id)]
+            remove = {a for a in remove if _is_expected(live, expected, a)}
         wanted = {a: old.digest for a, old in live.items() if a not in remove}
         fresh: list[tuple[ParsedArticle, str]] = []
         for p in parsed:
@@ -338,7 +367,7 @@ def update_index(
         gone = [a for article_id, a in live.items() if wanted.get(article_id) != a.digest]
         report.removed_articles = sum(1 for article_id in live if article_id not in wanted)
         report.articles = len(wanted)
-        if previous is not None and not fresh and not gone:
+        if not fresh and not gone:
             report.up_to_date = True
             report.passages = previous.manifest.passages
             report.generation = previous.folder
@@ -356,6 +385,11 @@ def update_index(
             )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _is_expected(live: Mapping[str, _LiveArticle], expected: Mapping[str, str], key: str) -> bool:
+    old = live.get(key)
+    return (old.digest if old is not None else None) == expected.get(key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from index.models import (
     Article,
     BuildReport,
     FeedInfo,
+    MergeReport,
     ParsedArticle,
     PollReport,
     Progress,
@@ -169,6 +170,9 @@ class Engine(AnsweringEngine):
         self.searcher()
         return build
 
+    def merge(self, everything: bool = False, progress: Progress | None = None) -> MergeReport:
+        return self.updates.merge(everything, progress)
+
     def build_from(
         self,
         articles: Sequence[ParsedArticle],
@@ -214,6 +218,14 @@ class Engine(AnsweringEngine):
 
     def remove_feed(self, collection: str, feed: str) -> FeedInfo:
         return self.updates.remove_feed(collection, feed)
+
+    def unfollow_and_index(
+        self, collection: str, feed: str, progress: Progress | None = None
+    ) -> tuple[FeedInfo, BuildReport | None]:
+        info, build = self.updates.unfollow_and_index(collection, feed, progress)
+        if build is not None:
+            self.searcher()
+        return info, build
 
     def list_feeds(self, collection: str | None = None) -> list[FeedInfo]:
         return self.updates.list_feeds(collection)

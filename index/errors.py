@@ -47,6 +47,17 @@ class IndexMismatchError(ArticlebotError):
         self.path = path
 
 
+class IndexUpgradeError(ArticlebotError):
+    """The live index is in the layout of an earlier release (one generation, no segments)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            f"The index in {data_dir} was written by an earlier release. The worker upgrades "
+            "it in place when it starts (`articlebot start` or `articlebot worker`), keeping "
+            f"its vectors; or run `articlebot index build --data-dir {data_dir}`."
+        )
+
+
 class BuildBusyError(ArticlebotError):
     def __init__(self) -> None:
         super().__init__("An index build is already running; try again when it has finished.")

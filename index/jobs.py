@@ -177,6 +177,9 @@ class JobDesk:
     def poll(self) -> Job:
         return self.queue.submit(JobKind.POLL, {})
 
+    def merge(self, everything: bool = False) -> Job:
+        return self.queue.submit(JobKind.MERGE, {"all": everything})
+
     def busy(self) -> bool:
         """Whether an update is queued or running."""
         return self.queue.busy()

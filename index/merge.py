@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from index.build import carry_query_model
+from index.models import MergeReport, Progress
 from index.store.database import Store, StoredArticle, StoredPassage
 from index.store.layout import LEXICAL_NAME, STORE_NAME, DataDir
 from index.store.lexical import Postings
@@ -63,17 +64,6 @@ class MergePolicy:
     max_deleted_share: float = 0.3
     retrain_growth: float = 2.0
     retrain_imbalance: float = 1.5
-
-
-@dataclass(slots=True)
-class MergeReport:
-    merged: int = 0
-    passages: int = 0
-    dropped: int = 0
-    retrained: bool = False
-    reason: str = "nothing to merge"
-    generation: Path | None = None
-    seconds: float = 0.0
 
 
 def _tier(live: int, policy: MergePolicy) -> int:
@@ -146,8 +136,10 @@ def merge_segments(
     approximate_from: int | None = None,
     lock_held: bool = False,
     layout: DataDir | None = None,
+    progress: Progress | None = None,
 ) -> MergeReport:
-    """Merge what the policy (or `everything`) asks for and publish the new state.
+    """Merge what the policy (or `everything`: every segment into one, deleted rows left
+    out) asks for and publish the new state.
 
     Takes the data directory's build lock unless the caller holds it: updates and merges
     take turns. Quick when nothing needs merging (no segment is read).
@@ -160,23 +152,28 @@ def merge_segments(
         current = layout.current()
         state = read_state(current)
         chosen, reason, retrain = choose(data_dir, state, policy, approximate_from)
-        if everything and len(state.segments) > 1 and not chosen:
+        compactable = len(state.segments) > 1 or any(ref.deleted for ref in state.segments)
+        if everything and compactable and len(chosen) < len(state.segments):
             chosen, reason = list(range(len(state.segments))), "asked to merge everything"
         pointless = not chosen or (len(chosen) == 1 and not state.segments[chosen[0]].deleted)
         if pointless and not retrain:
             report.seconds = time.perf_counter() - started
             return report
-        merged, dropped, vectors, lists = _merged(data_dir, state, chosen)
+        merged, dropped, vectors, lists = _merged(data_dir, state, chosen, progress)
         quantizer, trained_on, imbalance = (
             state.quantizer,
             state.trained_on,
             state.trained_imbalance,
         )
         if retrain and len(vectors):
+            if progress is not None:
+                progress("training IVF lists", 0, 1)
             centroids = VectorIndex.train(vectors)
             quantizer = write_quantizer(data_dir, centroids)
             lists = assign_lists(centroids, vectors)
             trained_on, imbalance = len(vectors), imbalance_of(lists, len(centroids))
+        if progress is not None:
+            progress("saving", 0, 1)
         kept = [ref for i, ref in enumerate(state.segments) if i not in set(chosen)]
         if merged.articles:
             kept.append(write_segment(data_dir, replace(merged, lists=lists)))
@@ -201,12 +198,14 @@ def merge_segments(
         report.dropped = dropped
         report.retrained = retrain
         report.reason = reason
+        if progress is not None:
+            progress("saving", 1, 1)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _merged(
-    root: Path, state: IndexState, chosen: list[int]
+    root: Path, state: IndexState, chosen: list[int], progress: Progress | None = None
 ) -> tuple[NewSegment, int, np.ndarray, np.ndarray | None]:
     """The live rows of the `chosen` segments as one new segment, renumbered in order; how
     many deleted passages were left out; the vectors and their lists (None without IVF)."""
@@ -246,6 +245,8 @@ def _merged(
             )
             lists.append(old_lists[keep] if lists_path.is_file() else old_lists)
         postings.append((Postings.load(folder / LEXICAL_NAME), keep))
+        if progress is not None:
+            progress("merging segments", len(postings), len(chosen))
     dimension = vectors[0].shape[1] if vectors else 0
     joined = np.concatenate(vectors) if vectors else np.empty((0, dimension), np.float32)
     joined_lists = np.concatenate(lists) if lists else None

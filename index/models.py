@@ -166,6 +166,21 @@ class BuildReport:
     problems: list[SourceProblem] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class MergeReport:
+    """One merge of index segments: how many were merged into one (0: none was due), the
+    passages of the merged segment, the deleted ones left out, whether the IVF centres were
+    trained again, and why."""
+
+    merged: int = 0
+    passages: int = 0
+    dropped: int = 0
+    retrained: bool = False
+    reason: str = "nothing to merge"
+    generation: Path | None = None
+    seconds: float = 0.0
+
+
 class Mode(Enum):
     """Which side of retrieval answers: both fused (the default), or one alone (for eval)."""
 

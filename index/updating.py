@@ -12,13 +12,20 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from config.settings import Settings
-from index.build import EncodesText, QueryModelMaker, build_index
+from index.build import (
+    EncodesText,
+    NotReusable,
+    QueryModelMaker,
+    article_digest,
+    build_index,
+    update_index,
+)
 from index.encode.embedder import Embedder, model_location
 from index.encode.export import (
     ExportableEmbedder,
@@ -30,7 +37,7 @@ from index.encode.export import (
 )
 from index.encode.onnx_passages import OnnxPassageEncoder
 from index.encode.slot import EmbedderSlot
-from index.errors import PollBusyError
+from index.errors import InputError, PollBusyError
 from index.ingest.canonical import canonical_url
 from index.merge import merge_segments
 from index.models import (
@@ -38,6 +45,7 @@ from index.models import (
     Article,
     BuildReport,
     FeedInfo,
+    MergeReport,
     ParsedArticle,
     PollReport,
     Progress,
@@ -49,6 +57,7 @@ from index.store.locks import POLL
 from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
+from index.upgrade import upgrade_generation
 
 # The readers and feed parsing (trafilatura, feedparser) are imported inside the methods that
 # read, so importing this module costs nothing until something is read.
@@ -57,6 +66,8 @@ if TYPE_CHECKING:
     from index.ingest.isolation import ReadBounds
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 def plan_from(settings: Settings) -> PassagePlan:
@@ -212,6 +223,16 @@ class Updater:
             report = self.read(sources)
             return self.build_from(report.articles, report, progress, lock_held=True)
 
+    def upgrade(self, lock_held: bool = False) -> BuildReport | None:
+        """Turn an index of an earlier release's layout into a one-segment state, keeping its
+        vectors (None: nothing to upgrade). Every build does this first."""
+        return upgrade_generation(
+            self.settings.data_dir,
+            approximate_from=self.settings.approximate_from or None,
+            lock_held=lock_held,
+            layout=self.layout,
+        )
+
     def build_from(
         self,
         articles: Sequence[ParsedArticle],
@@ -219,19 +240,25 @@ class Updater:
         progress: Progress | None = None,
         lock_held: bool = False,
     ) -> BuildReport:
-        report = build_index(
-            self.settings.data_dir,
-            articles,
-            self.passage_encoder,
-            plan_from(self.settings),
-            batch_size=self.settings.batch_size,
-            problems=read_report.problems if read_report else (),
-            progress=progress,
-            lock_held=lock_held,
-            query_model=self._query_model_maker(),
-            approximate_from=self.settings.approximate_from or None,
-            layout=self.layout,
+        self.upgrade(lock_held)
+        return self._merged(
+            build_index(
+                self.settings.data_dir,
+                articles,
+                self.passage_encoder,
+                plan_from(self.settings),
+                batch_size=self.settings.batch_size,
+                problems=read_report.problems if read_report else (),
+                progress=progress,
+                lock_held=lock_held,
+                query_model=self._query_model_maker(),
+                approximate_from=self.settings.approximate_from or None,
+                layout=self.layout,
+            ),
+            lock_held,
         )
+
+    def _merged(self, report: BuildReport, lock_held: bool) -> BuildReport:
         if not report.up_to_date:
             # Each update adds a segment; the tiered policy merges small ones as they pile up
             # (quick, reading nothing, when none is due), so questions search few segments.
@@ -242,6 +269,138 @@ class Updater:
                 layout=self.layout,
             )
         return report
+
+    def merge(self, everything: bool = False, progress: Progress | None = None) -> MergeReport:
+        """Run the merge policy now, or merge every segment into one with `everything` (the
+        IVF centres are trained again when the merge sees the lists drifted)."""
+        with self.layout.build_lock():
+            self.upgrade(lock_held=True)
+            return merge_segments(
+                self.settings.data_dir,
+                everything=everything,
+                approximate_from=self.settings.approximate_from or None,
+                lock_held=True,
+                layout=self.layout,
+                progress=progress,
+            )
+
+    # --- changes applied as they are --------------------------------------------------------
+    #
+    # A job that changes the library or the feeds gives the index exactly that change: the
+    # articles as a full build would read them from the store (same ids, text and metadata),
+    # and the ids that leave. The `.update-pending` marker is set before a store changes and
+    # cleared once the index has the change; a marker left by a crash means the stores moved
+    # ahead of the index in a way nobody recorded, so the next change is a full build.
+
+    def _mark_changing(self) -> bool:
+        """Set the marker; True when it was already set (an earlier change never built)."""
+        marker = self.files.update_pending
+        unbuilt = marker.exists()
+        marker.touch()
+        return unbuilt
+
+    def _index_change(
+        self,
+        add: Sequence[ParsedArticle],
+        remove: Collection[str],
+        unbuilt: bool,
+        progress: Progress | None,
+        expected: Mapping[str, str] | None = None,
+    ) -> BuildReport:
+        with self.layout.build_lock():
+            self.upgrade(lock_held=True)
+            report = None if unbuilt else self._update(add, remove, expected, progress)
+            if report is None:
+                read = self.read()
+                report = self.build_from(read.articles, read, progress, lock_held=True)
+            self.files.update_pending.unlink(missing_ok=True)
+            return report
+
+    def _update(
+        self,
+        add: Sequence[ParsedArticle],
+        remove: Collection[str],
+        expected: Mapping[str, str] | None,
+        progress: Progress | None,
+    ) -> BuildReport | None:
+        """The change applied to the live state; None when only a full build will do."""
+        try:
+            report = update_index(
+                self.settings.data_dir,
+                self.passage_encoder,
+                plan_from(self.settings),
+                add=add,
+                remove=remove,
+                expected=expected,
+                batch_size=self.settings.batch_size,
+                progress=progress,
+                lock_held=True,
+                query_model=self._query_model_maker(),
+                approximate_from=self.settings.approximate_from or None,
+                layout=self.layout,
+            )
+        except NotReusable as why:
+            log.info("a full build instead of an update: %s", why)
+            return None
+        return self._merged(report, lock_held=True)
+
+    def add_and_index(
+        self, collection: str, articles: list[ParsedArticle], progress: Progress | None = None
+    ) -> tuple[list[Article], BuildReport]:
+        """Add `articles` to the collection's library and to the index."""
+        unbuilt = self._mark_changing()
+        added = self._refusable(unbuilt, lambda: self.library.add(collection, articles))
+        ids = {a.id for a in added}
+        stored = [p for p in self.library.articles(collection) if p.article.id in ids]
+        return added, self._index_change(stored, (), unbuilt, progress)
+
+    def remove_and_index(
+        self, collection: str, article_id: str, progress: Progress | None = None
+    ) -> tuple[Article, BuildReport]:
+        """Remove an article from the collection's library and from the index."""
+        unbuilt = self._mark_changing()
+        removed = self._refusable(unbuilt, lambda: self.library.remove(collection, article_id))
+        # A feed article under the same id was hidden by the hand-added one (a full build
+        # reads the library first); it takes the place again.
+        hidden = [p for p in self.feeds.articles(collection) if p.article.id == removed.id]
+        build = self._index_change(hidden, () if hidden else {removed.id}, unbuilt, progress)
+        return removed, build
+
+    def unfollow_and_index(
+        self, collection: str, feed: str, progress: Progress | None = None
+    ) -> tuple[FeedInfo, BuildReport | None]:
+        """Stop following a feed in `collection`; its articles there leave the index."""
+        self.feeds.find_feed(collection, feed)
+        before = self._feed_digests(collection)
+        unbuilt = self._mark_changing()
+        info = self._refusable(unbuilt, lambda: self.remove_feed(collection, feed))
+        if not info.items and not unbuilt:
+            self.files.update_pending.unlink(missing_ok=True)
+            return info, None
+        add, remove = self._feed_changes(before, collection)
+        return info, self._index_change(add, remove, unbuilt, progress, before)
+
+    def _refusable(self, unbuilt: bool, change: Callable[[], _T]) -> _T:
+        try:
+            return change()
+        except InputError:
+            # Refused before writing (the stores write atomically): nothing is pending.
+            if not unbuilt:
+                self.files.update_pending.unlink(missing_ok=True)
+            raise
+
+    def _feed_digests(self, collection: str | None) -> dict[str, str]:
+        return {p.article.id: article_digest(p) for p in self.feeds.articles(collection)}
+
+    def _feed_changes(
+        self, before: Mapping[str, str], collection: str | None
+    ) -> tuple[list[ParsedArticle], set[str]]:
+        """The feed articles added or changed since `before` (index id -> digest), and the
+        ids that left."""
+        after = self.feeds.articles(collection)
+        kept = {p.article.id for p in after}
+        add = [p for p in after if before.get(p.article.id) != article_digest(p)]
+        return add, {article_id for article_id in before if article_id not in kept}
 
     # --- articles ---------------------------------------------------------------------------
 
@@ -295,7 +454,8 @@ class Updater:
 
     def poll_feeds(self, collection: str | None = None, force: bool = False) -> PollReport:
         """Poll every due feed (all with `force`), add their new articles, prune by retention,
-        then rebuild once, embedding only new passages."""
+        then give the index what changed (a full build when an earlier change was never
+        built)."""
         from index.poll import FeedPoller, PollPolicy
 
         # One poll at a time per data directory, across processes (the worker and cron).
@@ -313,21 +473,23 @@ class Updater:
                 self.fetch_limits,
                 self._hand_added_urls,
             )
+            # A shared feed brings articles to every collection that follows it, so the whole
+            # feed store is compared, whichever collection asked.
+            before = self._feed_digests(None)
+            unbuilt = self._mark_changing()
             outcome = poller.poll(collection, force, _now())
             report = PollReport(feeds=outcome.results, pruned=outcome.pruned)
-            # A change stored by a poll whose build did not finish is built by the next one.
-            pending = self.files.poll_pending
-            if outcome.changed:
-                pending.touch()
-            if pending.exists():
-                report.build = self.rebuild()
-                pending.unlink()
+            if outcome.changed or unbuilt:
+                add, remove = self._feed_changes(before, None)
+                report.build = self._index_change(add, remove, unbuilt, None, before)
+            else:
+                self.files.update_pending.unlink(missing_ok=True)
             return report
 
     def feeds_due(self) -> bool:
         """Whether a poll now would fetch anything (or finish a build a poll left undone)."""
         self._follow_settings_feeds()
-        return bool(self.feeds.due(None, _now(), force=False)) or self.files.poll_pending.exists()
+        return bool(self.feeds.due(None, _now(), force=False)) or self.files.update_pending.exists()
 
     def _follow_settings_feeds(self) -> None:
         if self.settings.feeds:

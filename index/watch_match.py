@@ -43,7 +43,6 @@ from index.answering import tuning_from
 from index.models import SHARED_COLLECTION, ArticleRef, Hit, SearchFilters, SearchResult, Span
 from index.query.confidence import Overlap, confidence
 from index.query.diversity import diverse
-from index.query.features import AnswerType, answer_type
 from index.query.filters import ArticleFacts, allowed_articles
 from index.query.links import deep_link
 from index.query.passage_text import PassageText
@@ -100,7 +99,6 @@ class _Question:
     renewed_at: float
     topic: str
     terms: QueryTerms
-    kind: AnswerType
 
 
 @dataclass(slots=True)
@@ -368,7 +366,7 @@ class WatchMatcher:
             return known
         text = clean_question(watch.question, self.tuning.max_question_chars)
         topic = read_time_words(text, datetime.now(UTC)).topic
-        analysed = _Question(watch.renewed_at, topic, query_terms(topic), answer_type(topic))
+        analysed = _Question(watch.renewed_at, topic, query_terms(topic))
         self._questions[watch.id] = analysed
         return analysed
 
@@ -502,7 +500,7 @@ class WatchMatcher:
                 if t not in quote_weights:
                     quote_weights[t] = _best_score(lexical, t)
             weights = {t: quote_weights[t] for t in question.terms.stems}
-            quotes = pick_quotes(texts, weights, question.kind)
+            quotes = pick_quotes(texts, weights)
             hits = []
             for pick, text, quote in zip(picks, texts, quotes, strict=True):
                 m = found[pick.position]

@@ -23,7 +23,7 @@ from typing import Any
 from config.settings import Settings
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
-from index.models import Progress
+from index.models import BuildReport, Progress
 from index.store.jobs import Job, JobKind, JobQueue
 from index.updating import Updater
 from index.watch_match import WatchMatcher, watch_matcher
@@ -41,7 +41,9 @@ FEED_CHECK_SECONDS = 30.0
 # A matching round that failed is tried again this much later.
 WATCH_RETRY_SECONDS = 60.0
 # Stopping mid-job is safe only for these: running them again gives the same result.
-REPEATABLE = frozenset({JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK})
+REPEATABLE = frozenset(
+    {JobKind.REINDEX, JobKind.POLL, JobKind.ADD_UPLOAD, JobKind.ADD_LINK, JobKind.MERGE}
+)
 
 
 class Abandoned(Exception):
@@ -97,7 +99,7 @@ class Worker:
         beat = _Heartbeat(self.queue, job.id, self.name, self.lease)
         beat.start()
         try:
-            result = self._run(job, self._progress(job, beat))
+            done = self._run(job, self._progress(job, beat))
         except Abandoned:
             beat.stop()
             self.queue.release(job.id, self.name)
@@ -116,8 +118,10 @@ class Worker:
             )
             return True
         beat.stop()
-        self.queue.finish(job.id, self.name, result)
+        self.queue.finish(job.id, self.name, done.result)
         log.info("job %d (%s) done", job.id, job.kind)
+        if done.published:
+            self._published()
         return True
 
     def match_watches(self) -> None:
@@ -140,8 +144,13 @@ class Worker:
 
         return step
 
-    def _run(self, job: Job, progress: Progress) -> dict[str, Any]:
-        handlers: dict[JobKind, Callable[[Job, Progress], dict[str, Any]]] = {
+    def _published(self) -> None:
+        """Where every kind of job (and the first-run index) ends up once it has published a
+        new index state: the one place to hook what follows a publish."""
+        log.info("index state %s published", self.updater.layout.current().name)
+
+    def _run(self, job: Job, progress: Progress) -> _Done:
+        handlers: dict[JobKind, Callable[[Job, Progress], _Done]] = {
             JobKind.REINDEX: self._reindex,
             JobKind.ADD_UPLOAD: self._add_upload,
             JobKind.ADD_LINK: self._add_link,
@@ -149,29 +158,31 @@ class Worker:
             JobKind.ADD_FEED: self._add_feed,
             JobKind.REMOVE_FEED: self._remove_feed,
             JobKind.POLL: self._poll,
+            JobKind.MERGE: self._merge,
         }
         return handlers[job.kind](job, progress)
 
-    def _reindex(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _reindex(self, job: Job, progress: Progress) -> _Done:
         progress("reading the article sources", 0, 0)
-        return {"build": build_json(self.updater.rebuild(progress=progress))}
+        build = self.updater.rebuild(progress=progress)
+        return _Done({"build": build_json(build)}, _built(build))
 
-    def _add_upload(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_upload(self, job: Job, progress: Progress) -> _Done:
         collection, name = job.params["collection"], job.params["name"]
         data = self.queue.payload(job.id) or b""
         parsed, problems = self.updater.read_upload(data, name, collection)
         if not parsed:
             reasons = "; ".join(p.reason for p in problems[:3])
             raise InputError(f"{name}: no article could be read ({reasons}).")
-        added = self.updater.add_articles(collection, parsed)
-        build = self.updater.rebuild(progress=progress)
-        return {
+        added, build = self.updater.add_and_index(collection, parsed, progress)
+        result = {
             "added": [_asdict(a) for a in added],
             "problems": [_asdict(p) for p in problems],
             "build": build_json(build),
         }
+        return _Done(result, _built(build))
 
-    def _add_link(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_link(self, job: Job, progress: Progress) -> _Done:
         s = self.settings
         collection, url = job.params["collection"], job.params["url"]
         article = self.updater.read_link(
@@ -181,43 +192,49 @@ class Worker:
             allow_private=s.allow_private_urls,
             collection=collection,
         )
-        added = self.updater.add_articles(collection, [article])
-        build = self.updater.rebuild(progress=progress)
-        return {
-            "added": [_asdict(a) for a in added],
-            "problems": [],
-            "build": build_json(build),
-        }
+        added, build = self.updater.add_and_index(collection, [article], progress)
+        result = {"added": [_asdict(a) for a in added], "problems": [], "build": build_json(build)}
+        return _Done(result, _built(build))
 
-    def _remove_article(self, job: Job, progress: Progress) -> dict[str, Any]:
-        removed = self.updater.remove_article(job.params["collection"], job.params["article"])
-        build = self.updater.rebuild(progress=progress)
-        return {"removed": _asdict(removed), "build": build_json(build)}
+    def _remove_article(self, job: Job, progress: Progress) -> _Done:
+        removed, build = self.updater.remove_and_index(
+            job.params["collection"], job.params["article"], progress
+        )
+        return _Done({"removed": _asdict(removed), "build": build_json(build)}, _built(build))
 
-    def _add_feed(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _add_feed(self, job: Job, progress: Progress) -> _Done:
         p = job.params
         info = self.updater.add_feed(p["collection"], p["url"], p["channel_id"])
         # Its entries come in now rather than at the next scheduled check.
         self.queue.submit(JobKind.POLL, {})
-        return {"info": _asdict(info)}
+        return _Done({"info": _asdict(info)})
 
-    def _remove_feed(self, job: Job, progress: Progress) -> dict[str, Any]:
-        info = self.updater.remove_feed(job.params["collection"], job.params["feed"])
-        build = self.updater.rebuild(progress=progress) if info.items else None
-        return {"info": _asdict(info), "build": build_json(build) if build else None}
+    def _remove_feed(self, job: Job, progress: Progress) -> _Done:
+        info, build = self.updater.unfollow_and_index(
+            job.params["collection"], job.params["feed"], progress
+        )
+        result = {"info": _asdict(info), "build": build_json(build) if build else None}
+        return _Done(result, _built(build))
 
-    def _poll(self, job: Job, progress: Progress) -> dict[str, Any]:
+    def _poll(self, job: Job, progress: Progress) -> _Done:
         report = self.updater.poll_feeds()
         added = 0
-        for result in report.feeds:
-            added += len(result.added)
-            if result.added and result.feed.channel_id:
-                self.queue.add_headline(result.feed.channel_id, headline_json(result))
-        return {
+        for polled in report.feeds:
+            added += len(polled.added)
+            if polled.added and polled.feed.channel_id:
+                self.queue.add_headline(polled.feed.channel_id, headline_json(polled))
+        result = {
             "feeds": len(report.feeds),
             "added": added,
             "build": build_json(report.build) if report.build else None,
         }
+        return _Done(result, _built(report.build))
+
+    def _merge(self, job: Job, progress: Progress) -> _Done:
+        report = self.updater.merge(bool(job.params.get("all")), progress)
+        generation = report.generation.name if report.generation else None
+        merged = {**_asdict(report), "generation": generation}
+        return _Done({"merge": merged}, report.generation is not None)
 
     def _schedule_poll(self) -> None:
         try:
@@ -229,12 +246,25 @@ class Worker:
             self.queue.submit(JobKind.POLL, {})
 
     def _first_index(self) -> None:
-        """A data directory without an index gets one over the shared sources (first run)."""
+        """A data directory without an index gets one over the shared sources (first run);
+        an index of an earlier release is upgraded in place, so the bot can answer from it."""
         try:
             self.updater.layout.current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
-            self.updater.rebuild()
+            if _built(self.updater.rebuild()):
+                self._published()
+            return
+        if self.updater.upgrade() is not None:
+            self._published()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Done:
+    """A job's result as the bot reads it, and whether it published a new index state."""
+
+    result: dict[str, Any]
+    published: bool = False
 
 
 class _Heartbeat:
@@ -284,6 +314,10 @@ class _Heartbeat:
                 return
             sent = progress
             self._stopped.wait(PROGRESS_SECONDS)
+
+
+def _built(build: BuildReport | None) -> bool:
+    return build is not None and not build.up_to_date
 
 
 def _asdict(value: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""The learned ranker and confidence: two logistic regressions over `features.FEATURE_NAMES`,
-trained by `python -m bench.train_ranker` and read here with numpy alone (the answering
-process never imports the training library).
+"""The learned ranker, confidence and quote choice: three logistic regressions, the first two
+over `features.FEATURE_NAMES`, the quote's over `features.SENTENCE_FEATURE_NAMES`, trained by
+`python -m bench.train_ranker` and read here with numpy alone (the answering process never
+imports the training library).
 
 The file (`ranker.npz`, provenance in `ranker.json` beside it) holds, per model, the
 features' means and scales and the coefficients over the scaled features. The confidence's
@@ -10,13 +11,15 @@ intercept is shifted at training so that the threshold chosen there lands on the
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.npyio import NpzFile
 
 from index.errors import ArticlebotError
-from index.query.features import FEATURE_NAMES
+from index.query.features import FEATURE_NAMES, SENTENCE_FEATURE_NAMES
 
 MODEL_PATH = Path(__file__).with_name("ranker.npz")
 
@@ -43,10 +46,10 @@ class LinearModel:
 class LearnedRanker:
     ranker: LinearModel
     confidence: LinearModel
+    # Scores each sentence of a shown passage: the highest is its quote.
+    quote: LinearModel
     # Candidates (in fused order) the ranker reorders; the rest keep their place after them.
     depth: int
-    # Added to a sentence's term share when it holds the answer type asked: quote choice.
-    quote_type_bonus: float
 
     def confidence_features(self, features: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The confidence reads each candidate's features, its ranker score and its lead
@@ -56,12 +59,18 @@ class LearnedRanker:
         return np.column_stack([features, scores, scores - runner_up])
 
 
-def load(path: Path = MODEL_PATH) -> LearnedRanker:
+def load(path: Path | None = None) -> LearnedRanker:
+    """The model in `path`, the committed `MODEL_PATH` when None."""
+    path = MODEL_PATH if path is None else path
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with _archive(path) as data:
             names = tuple(str(n) for n in data["feature_names"])
-            if names != FEATURE_NAMES:
-                raise ModelFileError(f"{path}: trained on other features than this version reads")
+            sentence_names = tuple(str(n) for n in data["sentence_feature_names"])
+            if names != FEATURE_NAMES or sentence_names != SENTENCE_FEATURE_NAMES:
+                raise ModelFileError(
+                    f"{path}: trained on other features than this version reads; train it "
+                    "again with `python -m bench.train_ranker`, or set ARTICLEBOT_RANKER=fused"
+                )
             models = [
                 LinearModel(
                     data[f"{p}_mean"],
@@ -69,32 +78,67 @@ def load(path: Path = MODEL_PATH) -> LearnedRanker:
                     data[f"{p}_coef"],
                     float(data[f"{p}_intercept"]),
                 )
-                for p in ("ranker", "confidence")
+                for p in ("ranker", "confidence", "quote")
             ]
-            return LearnedRanker(
-                models[0], models[1], int(data["depth"]), float(data["quote_type_bonus"])
-            )
-    except (OSError, KeyError) as exc:
+            model = LearnedRanker(models[0], models[1], models[2], int(data["depth"]))
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ModelFileError(
             f"{path}: cannot read the learned ranker ({exc}); train it with "
             "`python -m bench.train_ranker`, or set ARTICLEBOT_RANKER=fused"
         ) from None
+    _check_shapes(path, model)
+    return model
 
 
-def save(
-    path: Path,
-    ranker: LinearModel,
-    confidence: LinearModel,
-    depth: int,
-    quote_type_bonus: float,
-) -> None:
-    arrays: dict[str, np.ndarray] = {"feature_names": np.array(FEATURE_NAMES)}
-    for prefix, model in (("ranker", ranker), ("confidence", confidence)):
-        arrays[f"{prefix}_mean"] = model.mean
-        arrays[f"{prefix}_scale"] = model.scale
-        arrays[f"{prefix}_coef"] = model.coef
-        arrays[f"{prefix}_intercept"] = np.array(model.intercept)
-    arrays["depth"] = np.array(depth)
-    arrays["quote_type_bonus"] = np.array(quote_type_bonus)
-    with path.open("wb") as fh:
+def _archive(path: Path) -> NpzFile:
+    data = np.load(path, allow_pickle=False)
+    if not isinstance(data, NpzFile):
+        raise ValueError("one array, not the model's archive")
+    return data
+
+
+def _check_shapes(path: Path, model: LearnedRanker) -> None:
+    """Every array the right length for its features, every number finite: a file that
+    passes scores every question without a shape error or a NaN."""
+    widths = (
+        (model.ranker, len(FEATURE_NAMES)),
+        (model.confidence, len(FEATURE_NAMES) + 2),
+        (model.quote, len(SENTENCE_FEATURE_NAMES)),
+    )
+    for linear, width in widths:
+        arrays = (linear.mean, linear.scale, linear.coef)
+        if any(a.shape != (width,) for a in arrays) or not all(
+            np.isfinite(a).all() for a in (*arrays, np.array(linear.intercept))
+        ):
+            raise _damaged(path, f"a model's arrays are not {width} finite numbers")
+    if model.depth < 1:
+        raise _damaged(path, f"depth {model.depth} is below 1")
+
+
+def _damaged(path: Path, why: str) -> ModelFileError:
+    return ModelFileError(
+        f"{path}: damaged ({why}); train it again with `python -m bench.train_ranker`, "
+        "or set ARTICLEBOT_RANKER=fused"
+    )
+
+
+def save(path: Path, model: LearnedRanker) -> None:
+    arrays: dict[str, np.ndarray] = {
+        "feature_names": np.array(FEATURE_NAMES),
+        "sentence_feature_names": np.array(SENTENCE_FEATURE_NAMES),
+    }
+    for prefix, linear in (
+        ("ranker", model.ranker),
+        ("confidence", model.confidence),
+        ("quote", model.quote),
+    ):
+        arrays[f"{prefix}_mean"] = linear.mean
+        arrays[f"{prefix}_scale"] = linear.scale
+        arrays[f"{prefix}_coef"] = linear.coef
+        arrays[f"{prefix}_intercept"] = np.array(linear.intercept)
+    arrays["depth"] = np.array(model.depth)
+    # Written aside and swapped in: a crash never leaves half a model where it is read.
+    aside = path.with_name(path.name + ".tmp")
+    with aside.open("wb") as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
+    aside.replace(path)

@@ -29,7 +29,13 @@ from index.models import (
 from index.query.analysis import AnalysedQuestion, EncodesQueries, analyse
 from index.query.confidence import confidence, overlap
 from index.query.diversity import Pick, diverse, nearest_articles, newest
-from index.query.features import AnswerType, Candidate, answer_type, feature_matrix
+from index.query.features import (
+    AnswerType,
+    Candidate,
+    answer_type,
+    feature_matrix,
+    sentence_features,
+)
 from index.query.filters import (
     ArticleFacts,
     allowed_articles,
@@ -44,7 +50,7 @@ from index.query.learned import load as load_learned
 from index.query.links import deep_link
 from index.query.passage_text import PassageText
 from index.query.question import clean_question
-from index.query.quotes import pick_quotes
+from index.query.quotes import LearnedQuotes, pick_quotes
 from index.query.timewords import read_time_words
 from index.query.tuning import SearchTuning
 from index.store.layout import DataDir
@@ -72,16 +78,33 @@ class _RowFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceFeatures:
+    """A passage's sentences with what the quote model reads about each."""
+
+    spans: tuple[Span, ...]
+    features: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class RankedFeatures:
     """The best candidates of a question in fused order, with what the learned models read
     about each: what `python -m bench.train_ranker` learns from."""
 
     rows: np.ndarray
     features: np.ndarray
+    sentences: tuple[SentenceFeatures, ...]
 
 
 class Searcher:
-    def __init__(self, folder: Path, embedder: EncodesQueries, tuning: SearchTuning) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        embedder: EncodesQueries,
+        tuning: SearchTuning,
+        learned: LearnedRanker | None = None,
+    ) -> None:
+        """`learned` is the model `tuning.ranker == "learned"` answers with: the committed
+        file's when None (the training script passes the one it is fitting)."""
         self.folder = folder
         self.manifest: Manifest = read_manifest(folder)
         if self.manifest.model != embedder.name:
@@ -95,9 +118,10 @@ class Searcher:
                 f"vectors have {self.manifest.dimension} dimensions, "
                 f"the model gives {embedder.dimension}",
             )
+        # An index of an earlier release says so before its files are checked.
+        state = read_state(folder)
         verify_files(folder, self.manifest)
         root = folder.parent
-        state = read_state(folder)
         for segment in state.segments:
             verify_segment(root, segment.name)
         self._embedder = embedder
@@ -124,7 +148,9 @@ class Searcher:
         self._masks: dict[frozenset[str], _RowFilter] = {}
         self._mask_lock = threading.Lock()
         self._everything = self._row_filter(None, None) if self._live.passages is not None else None
-        self._learned: LearnedRanker | None = load_learned() if tuning.ranker == "learned" else None
+        self._learned: LearnedRanker | None = None
+        if tuning.ranker == "learned":
+            self._learned = learned if learned is not None else load_learned()
 
     @classmethod
     def open(cls, data_dir: Path, embedder: EncodesQueries, tuning: SearchTuning) -> Searcher:
@@ -138,6 +164,28 @@ class Searcher:
         """Live passages."""
         live = self._live.passages
         return len(self._vectors) if live is None else int(live.sum())
+
+    @property
+    def encoder(self) -> EncodesQueries:
+        """What encodes this searcher's questions."""
+        return self._embedder
+
+    def article_passages(self, article_id: str) -> np.ndarray:
+        """The rows of the live passages of `article_id` (none when this index lacks it)."""
+        article = self._article_rows.get(article_id)
+        if article is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = self._passage_article == article
+        if self._live.passages is not None:
+            rows &= self._live.passages
+        return np.flatnonzero(rows)
+
+    def passage_span(self, row: int) -> Span:
+        """Where passage `row` lies in its article's text."""
+        return Span(int(self._passage_start[row]), int(self._passage_end[row]))
+
+    def passage_sentences(self, row: int) -> tuple[Span, ...]:
+        return self._store.passage_sentences(row)
 
     def question_vector(self, question: str) -> np.ndarray:
         """`question` encoded as `search` encodes it: cleaned, its time words left out."""
@@ -320,8 +368,12 @@ class Searcher:
     def _hits(self, judged: _Judged, picks: list[Pick]) -> tuple[Hit, ...]:
         ranking = judged.ranking
         found = [judged.text(p.position) for p in picks]
-        bonus = self._learned.quote_type_bonus if self._learned is not None else 0.0
-        quotes = pick_quotes(found, judged.query.quote_weights, judged.kind, bonus)
+        chooser = None
+        if self._learned is not None:
+            chooser = LearnedQuotes(
+                self._learned.quote, judged.query.terms.informativeness, judged.kind
+            )
+        quotes = pick_quotes(found, judged.query.quote_weights, chooser)
         hits = []
         for pick, text, quote in zip(picks, found, quotes, strict=True):
             i = pick.position
@@ -355,13 +407,19 @@ class Searcher:
         features (hybrid mode, no filters, no hints)."""
         question = clean_question(question, self.tuning.max_question_chars)
         if not question or self.passage_count == 0:
-            return RankedFeatures(np.zeros(0, np.int64), feature_matrix({}, AnswerType.OTHER, []))
+            return RankedFeatures(
+                np.zeros(0, np.int64), feature_matrix({}, AnswerType.OTHER, []), ()
+            )
         now = datetime.now(UTC)
         query = analyse(question, now, self._lexical, self._embedder)
         ranking = self._ranking(query, Mode.HYBRID, collections, None, None)
         judged = _Judged(self, query, ranking, now, learned=False)
         depth = min(depth, len(ranking))
-        return RankedFeatures(ranking.rows[:depth], judged.features(depth))
+        return RankedFeatures(
+            ranking.rows[:depth],
+            judged.features(depth),
+            tuple(judged.sentence_features(i) for i in range(depth)),
+        )
 
     def _candidate(
         self, text: PassageText, dense: float, lexical: float, fused: float, now: datetime
@@ -438,6 +496,18 @@ class _Judged:
                 )
                 for i in range(depth)
             ],
+        )
+
+    def sentence_features(self, position: int) -> SentenceFeatures:
+        text = self.text(position)
+        return SentenceFeatures(
+            text.sentences,
+            sentence_features(
+                [text.excerpt(s) for s in text.sentences],
+                self.query.quote_weights,
+                self.query.terms.informativeness,
+                self.kind,
+            ),
         )
 
     def _rerank(self, learned: LearnedRanker) -> None:

@@ -4,7 +4,7 @@ data/
   CURRENT, gen-*/, .build-*/   the published index (index/store/layout.py)
   .build.lock                  held while a build runs
   .feeds.lock                  held while a feed poll runs
-  .feeds-pending               a poll stored changes that are not built yet
+  .update-pending              a job is changing the library or feeds ahead of the index
   .query-models/               ONNX query models, shared by generations
   library/                     articles server admins added
   feeds.sqlite                 followed feeds and their articles
@@ -44,8 +44,8 @@ class DataFiles:
     root: Path
 
     @property
-    def poll_pending(self) -> Path:
-        return self.root / ".feeds-pending"
+    def update_pending(self) -> Path:
+        return self.root / ".update-pending"
 
     @property
     def query_models(self) -> Path:

@@ -73,6 +73,7 @@ class JobKind(StrEnum):
     ADD_FEED = "add_feed"
     REMOVE_FEED = "remove_feed"
     POLL = "poll"
+    MERGE = "merge"
 
 
 class JobState(StrEnum):
@@ -83,7 +84,7 @@ class JobState(StrEnum):
 
 
 # A second poll, while one is still queued, would do the same work again: it joins it.
-JOINABLE = frozenset({JobKind.POLL})
+JOINABLE = frozenset({JobKind.POLL, JobKind.MERGE})
 # A second /reindex is answered "busy", as it was when builds ran in the bot: the admin who
 # asked sees the first one's progress is not theirs to wait for.
 ONE_AT_A_TIME = frozenset({JobKind.REINDEX})

@@ -33,7 +33,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.errors import IndexCorruptError, IndexMismatchError
+from index.errors import IndexCorruptError, IndexMismatchError, IndexUpgradeError
 from index.models import ArticleRef, Span
 from index.store.database import PassageColumns, Store, StoredArticle, StoredPassage, write_store
 from index.store.layout import LEXICAL_NAME, STORE_NAME, fsync_tree
@@ -89,14 +89,18 @@ class IndexState:
         )
 
 
+def written_before_segments(folder: Path) -> bool:
+    """Whether `folder` is a generation of the single-generation layout of earlier
+    releases: its store, vectors and lexical index in the folder itself, no state."""
+    return not (folder / STATE_NAME).is_file() and (folder / STORE_NAME).is_file()
+
+
 def read_state(folder: Path) -> IndexState:
     path = folder / STATE_NAME
+    if written_before_segments(folder):
+        raise IndexUpgradeError(folder.parent)
     if not path.is_file():
-        raise IndexMismatchError(
-            folder,
-            "this index was built before segmented indexes; run `articlebot index build` "
-            "to rebuild it",
-        )
+        raise IndexCorruptError(path, "the index state is missing")
     try:
         state = IndexState.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -346,7 +350,7 @@ def collect_garbage(root: Path, states: Sequence[Path]) -> None:
     for folder in states:
         try:
             state = read_state(folder)
-        except (IndexCorruptError, IndexMismatchError):
+        except (IndexCorruptError, IndexMismatchError, IndexUpgradeError):
             continue
         keep |= {ref.name for ref in state.segments}
         if state.quantizer:

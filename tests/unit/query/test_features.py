@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 
 from index.query.features import (
     FEATURE_NAMES,
+    SENTENCE_FEATURE_NAMES,
     AnswerType,
     Candidate,
     answer_type,
     feature_matrix,
     holds_type,
     proximity,
+    sentence_features,
 )
 from index.store.lexical import query_terms
 
@@ -56,6 +58,28 @@ def test_a_sentence_holds_an_answer_type(sentence: str, kind: AnswerType, held: 
     assert holds_type(sentence, kind) is held
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "new"),
+    [
+        ("When did the 1973 oil crisis begin?", "The 1973 crisis hurt.", False),
+        ("When did the 1973 oil crisis begin?", "The 1973 crisis began in October.", True),
+        ("How many members did OPEC have in 1973?", "In 1973 OPEC had 12 members.", True),
+        ("How many members did OPEC have in 1973?", "OPEC grew in 1973.", False),
+        ("Who did King Faisal meet?", "He met King Faisal.", False),
+        ("Who did King Faisal meet?", "King Faisal met Henry Kissinger.", True),
+        ("Where did the OPEC ministers meet?", "The ministers met in Vienna.", True),
+    ],
+)
+def test_only_a_thing_the_question_does_not_name_is_new(
+    question: str, sentence: str, new: bool
+) -> None:
+    kind = answer_type(question)
+    asked = set(query_terms(question).informativeness)
+    assert holds_type(sentence, kind, asked) is new
+    # Without the question's terms, anything of the type counts.
+    assert holds_type(sentence, kind)
+
+
 def test_terms_close_together_are_nearer_than_terms_apart() -> None:
     terms = query_terms("harbour wall").informativeness
     near = proximity(terms, "The harbour wall held.")
@@ -69,6 +93,24 @@ def test_terms_close_together_are_nearer_than_terms_apart() -> None:
 def test_proximity_stays_in_the_unit_interval(words: list[str]) -> None:
     terms = query_terms("harbour wall tide").informativeness
     assert 0.0 <= proximity(terms, " ".join(words)) <= 1.0
+
+
+def test_sentence_features_mark_the_sentence_with_a_new_thing_of_the_asked_type() -> None:
+    question = "When did the oil embargo begin?"
+    terms = query_terms(question).informativeness
+    rows = sentence_features(
+        ["The oil embargo was a shock.", "The embargo began in October 1973."],
+        terms,
+        terms,
+        answer_type(question),
+    )
+    f = {name: rows[:, i] for i, name in enumerate(SENTENCE_FEATURE_NAMES)}
+    assert rows.shape == (2, len(SENTENCE_FEATURE_NAMES))
+    assert f["new_type"].tolist() == [0.0, 1.0]
+    assert f["first"].tolist() == [1.0, 0.0] and f["last"].tolist() == [0.0, 1.0]
+    best = f["weighted_overlap"] == f["weighted_overlap"].max()
+    assert f["weighted_best"].tolist() == best.astype(float).tolist()
+    assert f["new_words"][1] > f["new_words"][0]
 
 
 def _candidate(article: int, fused: float, sentences: tuple[str, ...]) -> Candidate:
@@ -101,6 +143,7 @@ def test_the_matrix_has_a_row_per_candidate_in_the_named_order() -> None:
     assert rows.shape == (3, len(FEATURE_NAMES))
     assert f["fused_rank"].tolist() == [1.0, 0.5, pytest.approx(1 / 3)]
     assert f["sentence_holds_type"].tolist() == [1.0, 0.0, 0.0]
+    assert f["sentence_new_type"].tolist() == [1.0, 0.0, 0.0]
     assert f["asks_type"].tolist() == [1.0, 1.0, 1.0]
     assert f["sentence_overlap_bare"][0] > f["sentence_overlap_bare"][2] == 0.0
     assert f["margin_next"].tolist() == pytest.approx([0.2, 0.2, 0.0])

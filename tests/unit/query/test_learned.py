@@ -1,4 +1,5 @@
-"""The learned ranker's model file: written and read back with numpy alone."""
+"""The learned ranker's model file: written and read back with numpy alone; a missing,
+corrupt or mismatched file is refused with a message saying what to do."""
 
 from __future__ import annotations
 
@@ -8,46 +9,130 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.models import BuildReport
 from index.query import learned
-from index.query.features import FEATURE_NAMES
+from index.query.features import FEATURE_NAMES, SENTENCE_FEATURE_NAMES
 from index.query.fusion import Ranking, reorder_top
+from index.query.searcher import Searcher, SearchTuning
+from tests.unit.conftest import HashEmbedder
 
 N = len(FEATURE_NAMES)
 
 
-def _model(seed: int) -> learned.LinearModel:
+def _linear(seed: int, width: int = N) -> learned.LinearModel:
     rng = np.random.default_rng(seed)
-    return learned.LinearModel(rng.normal(size=N), rng.uniform(0.5, 2, N), rng.normal(size=N), 0.3)
+    return learned.LinearModel(
+        rng.normal(size=width), rng.uniform(0.5, 2, width), rng.normal(size=width), 0.3
+    )
+
+
+def _model() -> learned.LearnedRanker:
+    return learned.LearnedRanker(
+        _linear(1), _linear(2, N + 2), _linear(3, len(SENTENCE_FEATURE_NAMES)), 20
+    )
 
 
 def test_a_saved_model_scores_as_before(tmp_path: Path) -> None:
     path = tmp_path / "ranker.npz"
-    ranker = _model(1)
-    sure = replace(_model(2), mean=np.zeros(N + 2), scale=np.ones(N + 2), coef=np.ones(N + 2))
-    learned.save(path, ranker, sure, 20, 0.1)
+    model = _model()
+    learned.save(path, model)
     loaded = learned.load(path)
-    features = np.random.default_rng(3).normal(size=(5, N))
-    assert loaded.depth == 20 and loaded.quote_type_bonus == pytest.approx(0.1)
-    assert np.allclose(loaded.ranker.logits(features), ranker.logits(features))
+    features = np.random.default_rng(4).normal(size=(5, N))
+    assert loaded.depth == 20
+    assert np.allclose(loaded.ranker.logits(features), model.ranker.logits(features))
+    sentences = np.random.default_rng(5).normal(size=(3, len(SENTENCE_FEATURE_NAMES)))
+    assert np.allclose(loaded.quote.logits(sentences), model.quote.logits(sentences))
     probabilities = loaded.confidence.probabilities(
         loaded.confidence_features(features, loaded.ranker.logits(features))
     )
     assert ((probabilities > 0) & (probabilities < 1)).all()
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_the_lead_is_over_the_best_other_candidate() -> None:
-    model = learned.LearnedRanker(_model(1), _model(2), 20, 0.0)
-    both = model.confidence_features(np.zeros((3, N)), np.array([1.0, 3.0, 2.0]))
+    both = _model().confidence_features(np.zeros((3, N)), np.array([1.0, 3.0, 2.0]))
     assert both[:, -1].tolist() == [-2.0, 1.0, -1.0]
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(learned.ModelFileError) as caught:
+        learned.load(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "python -m bench.train_ranker" in message and "ARTICLEBOT_RANKER=fused" in message
+    return message
+
+
+def test_a_missing_file_is_refused_saying_how_to_train_or_choose_fused(tmp_path: Path) -> None:
+    _refused(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"not a zip file at all",
+        b"PK\x03\x04 a truncated zip",
+    ],
+)
+def test_a_corrupt_file_is_refused(tmp_path: Path, damage: bytes) -> None:
+    path = tmp_path / "ranker.npz"
+    path.write_bytes(damage)
+    _refused(path)
+
+
+def test_a_truncated_model_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ranker.npz"
+    learned.save(path, _model())
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    _refused(path)
+
+
+def test_a_single_array_is_not_a_model(tmp_path: Path) -> None:
+    path = tmp_path / "ranker.npz"
+    with path.open("wb") as fh:
+        np.save(fh, np.zeros(3))
+    _refused(path)
 
 
 def test_a_model_of_other_features_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ranker.npz"
-    np.savez(path, feature_names=np.array(["dense"]))
-    with pytest.raises(learned.ModelFileError):
-        learned.load(path)
-    with pytest.raises(learned.ModelFileError):
-        learned.load(tmp_path / "missing.npz")
+    np.savez(
+        path,
+        feature_names=np.array(["dense"]),
+        sentence_feature_names=np.array(SENTENCE_FEATURE_NAMES),
+    )
+    assert "other features" in _refused(path)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda m: replace(m, ranker=replace(m.ranker, coef=m.ranker.coef[:-1])),
+        lambda m: replace(m, quote=replace(m.quote, scale=np.full(len(m.quote.scale), np.nan))),
+        lambda m: replace(m, confidence=replace(m.confidence, intercept=float("inf"))),
+        lambda m: replace(m, depth=0),
+    ],
+)
+def test_a_damaged_model_is_refused(tmp_path: Path, broken: object) -> None:
+    path = tmp_path / "ranker.npz"
+    assert callable(broken)
+    learned.save(path, broken(_model()))
+    assert "damaged" in _refused(path)
+
+
+def test_choosing_learned_without_the_file_fails_when_the_searcher_opens(
+    built_index: tuple[Path, BuildReport],
+    hash_embedder: HashEmbedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    missing = tmp_path / "no-model" / "ranker.npz"
+    monkeypatch.setattr(learned, "MODEL_PATH", missing)
+    with pytest.raises(learned.ModelFileError, match="ARTICLEBOT_RANKER=fused"):
+        Searcher.open(built_index[0], hash_embedder, SearchTuning(ranker="learned"))
+    # The fused ranking never reads the file.
+    Searcher.open(built_index[0], hash_embedder, SearchTuning(ranker="fused")).close()
 
 
 def test_the_committed_model_loads() -> None:
@@ -56,6 +141,7 @@ def test_the_committed_model_loads() -> None:
     model = learned.load()
     assert model.ranker.coef.shape == (N,)
     assert model.confidence.coef.shape == (N + 2,)
+    assert model.quote.coef.shape == (len(SENTENCE_FEATURE_NAMES),)
 
 
 def test_reordering_moves_only_the_top() -> None:

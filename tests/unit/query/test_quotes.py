@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from index.models import Span
-from index.query.features import AnswerType
+from index.query.features import SENTENCE_FEATURE_NAMES, AnswerType
+from index.query.learned import LinearModel
 from index.query.passage_text import PassageText
-from index.query.quotes import best_sentence, pick_quotes
+from index.query.quotes import LearnedQuotes, best_sentence, pick_quotes
 from index.store.lexical import term_overlap
 
 TERMS = {"harbour": 2.0, "reopen": 1.0, "wall": 1.0}
@@ -63,11 +65,17 @@ def test_hits_of_one_article_quote_different_sentences_other_articles_do_not_car
     assert pick_quotes([first, again, other], TERMS) == [SENTENCES[0], SENTENCES[2], SENTENCES[0]]
 
 
-def test_a_sentence_holding_the_asked_type_wins_with_the_bonus() -> None:
+def test_the_learned_quote_model_can_prefer_the_sentence_holding_the_asked_type() -> None:
     text = "The harbour wall was built. The harbour opened in 1921."
     sentences = (Span(0, 27), Span(28, 55))
     texts = [text[s.start : s.end] for s in sentences]
     terms = {"harbour": 1.0, "wall": 1.0}
     assert best_sentence(sentences, texts, terms) == sentences[0]
-    chosen = best_sentence(sentences, texts, terms, (), AnswerType.DATE, 0.6)
-    assert chosen == sentences[1]
+    holds_type = SENTENCE_FEATURE_NAMES.index("holds_type")
+    n = len(SENTENCE_FEATURE_NAMES)
+    model = LinearModel(np.zeros(n), np.ones(n), np.eye(n)[holds_type], 0.0)
+    chooser = LearnedQuotes(model, terms, AnswerType.DATE)
+    assert best_sentence(sentences, texts, terms, (), chooser) == sentences[1]
+    # A question asking for nothing particular leaves the type out of the choice.
+    other = LearnedQuotes(model, terms, AnswerType.OTHER)
+    assert best_sentence(sentences, texts, terms, (), other) == sentences[0]
