@@ -2,7 +2,7 @@
 CURRENT file) in the data directory by default, or the PostgreSQL database named by
 `ARTICLEBOT_DATABASE_URL`. Every store is built here and nowhere else, so the rest of the
 engine holds only the contracts (`JobQueue`, `FeedStore`, `Library`, `AnswerStore`,
-`FeedbackStore`, `Locks`, `IndexPointer`).
+`FeedbackStore`, `Locks`, `IndexPointer`, `SpacedSlots`, `WatchStore`).
 
 One process opens one `StateStores` (one connection pool) and passes it down. The PostgreSQL
 modules are imported only when a database is configured. The URL and source caches stay local
@@ -123,9 +123,11 @@ class StateStores:
         return PgSpacedSlots(self.db)
 
     def watches(self) -> WatchStore:
-        # Watched questions stay in the data directory's SQLite file, whatever the backend,
-        # until a PostgreSQL `WatchStore` (index/store/watches.py's contract) is written.
-        return SqliteWatchStore(self.files.watches)
+        if self.db is None:
+            return SqliteWatchStore(self.files.watches)
+        from index.store.pg.watches import PgWatchStore
+
+        return PgWatchStore(self.db)
 
     def layout(self) -> DataDir:
         """The data directory, its index state named by this backend's pointer and its

@@ -1,5 +1,6 @@
 """Watched questions, the posts their matches make, and what the matcher has already seen.
-SQLite in the data directory (`watches.sqlite`).
+SQLite in the data directory (`watches.sqlite`), or PostgreSQL (`index/store/pg/watches.py`)
+when the state is there.
 
 The contract (`WatchStore`, what a PostgreSQL store must also do):
 - `add` stores a watch, or renews the same one (same place, owner, target and question, in
@@ -257,19 +258,13 @@ class SqliteWatchStore:
                 "SELECT COUNT(*) FROM watches WHERE owner = ?", (watch.owner,)
             ).fetchone()
             if mine >= limits.per_member:
-                raise WatchLimitError(
-                    f"You already watch {mine} questions, the most one member may; "
-                    "remove one with /watch remove first."
-                )
+                raise member_limit_error(mine)
             if watch.collection != SHARED_COLLECTION:
                 (here,) = conn.execute(
                     "SELECT COUNT(*) FROM watches WHERE collection = ?", (watch.collection,)
                 ).fetchone()
                 if here >= limits.per_server:
-                    raise WatchLimitError(
-                        f"This server already watches {here} questions, the most it may; "
-                        "a question must be removed first."
-                    )
+                    raise server_limit_error(here)
             cursor = conn.execute(
                 "INSERT INTO watches (collection, owner, target, channel_id, question, "
                 "question_key, model, vector, outlets, since, created_at, renewed_at, "
@@ -296,7 +291,7 @@ class SqliteWatchStore:
         rows = self.db.query(
             f"SELECT {_COLUMNS} FROM watches WHERE id = ? AND expires_at > ?", (watch_id, now)
         )
-        return _watch(rows[0]) if rows else None
+        return watch_of_row(rows[0]) if rows else None
 
     def watches(
         self, now: float, *, owner: str | None = None, collection: str | None = None
@@ -310,7 +305,7 @@ class SqliteWatchStore:
         if collection is not None:
             sql += " AND collection = ?"
             args.append(collection)
-        return [_watch(r) for r in self.db.query(sql + " ORDER BY id", args)]
+        return [watch_of_row(r) for r in self.db.query(sql + " ORDER BY id", args)]
 
     def remove(self, watch_id: int) -> Watch | None:
         with self.db.transaction() as conn:
@@ -319,7 +314,7 @@ class SqliteWatchStore:
             if found is None:
                 return None
             _delete(conn, "id = ?", (watch_id,))
-            return _watch(found)
+            return watch_of_row(found)
 
     def remove_member(self, owner: str, collection: str | None = None) -> int:
         """A member's DM watches (in `collection`, or everywhere): they left, or closed
@@ -343,7 +338,7 @@ class SqliteWatchStore:
 
     def active(self, now: float) -> list[Watch]:
         return [
-            _watch(r)
+            watch_of_row(r)
             for r in self.db.query(
                 f"SELECT {_COLUMNS} FROM watches WHERE expires_at > ? ORDER BY id", (now,)
             )
@@ -413,13 +408,15 @@ class SqliteWatchStore:
         kinds = [t.value for t in targets]
         marks = ", ".join("?" for _ in kinds)
         rows = self.db.query(
-            f"SELECT p.id, p.body, p.created_at, {_prefixed('w')} FROM watch_posts p "
+            f"SELECT p.id, p.body, p.created_at, {watch_columns('w')} FROM watch_posts p "
             f"JOIN watches w ON w.id = p.watch_id WHERE p.posted_at IS NULL "
             f"AND w.target IN ({marks}) ORDER BY p.id LIMIT ?",
             [*kinds, limit],
         )
         return [
-            WatchPost(_int(r[0]), _watch(r[3:]), result_of(json.loads(str(r[1]))), _float(r[2]))
+            WatchPost(
+                _int(r[0]), watch_of_row(r[3:]), result_of(json.loads(str(r[1]))), _float(r[2])
+            )
             for r in rows
         ]
 
@@ -428,19 +425,35 @@ class SqliteWatchStore:
             conn.execute("UPDATE watch_posts SET posted_at = ? WHERE id = ?", (now, post_id))
 
 
-_FIELDS = (
+# A watch's columns in the order `watch_of_row` reads them (the PostgreSQL store's too).
+WATCH_COLUMNS = (
     "id, collection, owner, target, channel_id, question, model, vector, outlets, since, "
     "created_at, renewed_at, expires_at"
 )
-_COLUMNS = _FIELDS
+_COLUMNS = WATCH_COLUMNS
 
 
-def _prefixed(alias: str) -> str:
-    return ", ".join(f"{alias}.{name.strip()}" for name in _FIELDS.split(","))
+def watch_columns(alias: str) -> str:
+    """`WATCH_COLUMNS` of the table named `alias` in a join."""
+    return ", ".join(f"{alias}.{name.strip()}" for name in WATCH_COLUMNS.split(","))
+
+
+def member_limit_error(count: int) -> WatchLimitError:
+    return WatchLimitError(
+        f"You already watch {count} questions, the most one member may; "
+        "remove one with /watch remove first."
+    )
+
+
+def server_limit_error(count: int) -> WatchLimitError:
+    return WatchLimitError(
+        f"This server already watches {count} questions, the most it may; "
+        "a question must be removed first."
+    )
 
 
 def _read(conn: Any, watch_id: int) -> Watch:
-    return _watch(
+    return watch_of_row(
         conn.execute(f"SELECT {_COLUMNS} FROM watches WHERE id = ?", (watch_id,)).fetchone()
     )
 
@@ -470,7 +483,8 @@ def _float(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def _watch(row: Sequence[Any]) -> Watch:
+def watch_of_row(row: Sequence[Any]) -> Watch:
+    """A watch from its `WATCH_COLUMNS` (the vector's float32 bytes, the outlets' JSON)."""
     return Watch(
         id=int(row[0]),
         collection=str(row[1]),

@@ -3,12 +3,15 @@ behind: the operator's side of the PostgreSQL state."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.cli import EXIT_ERROR, EXIT_OK, main
+from index.store.pg.migrate import migrations
 from tests.postgres import fresh_database
 
 
@@ -39,9 +42,41 @@ def test_upgrade_creates_the_schema_once_and_commands_refuse_a_database_behind(
     assert main(["feedback"]) == EXIT_OK
     reported = capsys.readouterr().out
 
-    assert "applied 0001_state" in first and "applied 0003_slots" in first
+    assert "applied 0001_state" in first and "applied 0004_watches" in first
     assert again.strip() == "Nothing to do: already current."
     assert reported.strip() == "No votes and no unanswered questions yet."
+
+
+def test_a_database_of_the_release_before_watches_gains_only_their_tables(
+    cli_env: Path,
+    empty_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The schema as the previous release's `db upgrade` left it: migrations 1 to 3.
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at DOUBLE PRECISION NOT NULL)"
+        )
+        for migration in migrations()[:3]:
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO schema_version VALUES (%s, %s, %s)",
+                (migration.version, migration.name, time.time()),
+            )
+    monkeypatch.setenv("ARTICLEBOT_DATABASE_URL", empty_database)
+
+    assert main(["watch", "list"]) == EXIT_ERROR
+    refused = capsys.readouterr().err
+    assert main(["db", "upgrade"]) == EXIT_OK
+    upgraded = capsys.readouterr().out
+    assert main(["watch", "list"]) == EXIT_OK
+    listed = capsys.readouterr().out
+
+    assert "schema version 3" in refused
+    assert "applied 0004_watches" in upgraded and "0003" not in upgraded
+    assert listed == "No question is watched.\n"
 
 
 def test_upgrade_without_a_database_says_sqlite_needs_none(

@@ -1,5 +1,6 @@
 """`articlebot watch add|list|remove|matches` over the hash embedder: a watched question, an
-article that answers it, the match printed once as a JSON line."""
+article that answers it, the match printed once as a JSON line; with the state in SQLite
+files, and in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,7 +28,16 @@ LIBRARY = {
 
 
 @pytest.mark.usefixtures("hash_model")
-def test_watch_from_the_command_line(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_watch_from_the_command_line(
+    cli_env: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if backend == "postgresql":
+        monkeypatch.setenv("ARTICLEBOT_DATABASE_URL", request.getfixturevalue("pg_db").url)
     data = ["--data-dir", str(cli_env / "data")]
     articles = cli_env / "articles.jsonl"
     articles.write_text(json.dumps(LIBRARY) + "\n", encoding="utf-8")
@@ -64,3 +74,5 @@ def test_watch_from_the_command_line(cli_env: Path, capsys: pytest.CaptureFixtur
     assert main(["watch", "remove", "1", *data]) == 1
     assert main(["watch", "list", *data]) == 0
     assert capsys.readouterr().out == "No question is watched.\n"
+    # The watches live with the rest of the state: in PostgreSQL, no SQLite file is made.
+    assert (cli_env / "data" / "watches.sqlite").exists() == (backend == "sqlite")

@@ -1,9 +1,11 @@
-"""Watched questions: the store's contract (renewal, limits, expiry, removal, the posts
-outbox) and the matcher over the hash embedder (only new articles, once per article, the
-rate limit, isolation and filters, near-duplicates folded, merges and restarts)."""
+"""Watched questions: the store's contract on SQLite and PostgreSQL (renewal, limits, also
+under concurrent adds, expiry, removal, the posts outbox) and the matcher over the hash
+embedder (only new articles, once per article, the rate limit, isolation and filters,
+near-duplicates folded, merges and restarts)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from index.build import build_index, update_index
 from index.merge import merge_segments
 from index.models import Article, ParsedArticle, SearchResult
 from index.query.searcher import SearchTuning
+from index.store.backend import StateStores
 from index.store.watches import (
     DAY_SECONDS,
     Baseline,
@@ -21,6 +24,7 @@ from index.store.watches import (
     SqliteWatchStore,
     WatchLimitError,
     WatchLimits,
+    WatchStore,
     WatchTarget,
 )
 from index.text.passages import PassagePlan, make_passages
@@ -118,6 +122,12 @@ def store(tmp_path: Path) -> SqliteWatchStore:
 
 
 @pytest.fixture
+def watch_store(stores: StateStores) -> WatchStore:
+    """The store-level tests' store: once in SQLite, once in PostgreSQL."""
+    return stores.watches()
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
     folder = tmp_path / "data"
     build_index(folder, ARCHIVE, hash_embedder, PLAN)
@@ -125,7 +135,7 @@ def data_dir(tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
 
 
 def matcher(
-    data_dir: Path, store: SqliteWatchStore, clock: Clock, posts_per_day: int = 3
+    data_dir: Path, store: WatchStore, clock: Clock, posts_per_day: int = 3
 ) -> WatchMatcher:
     return WatchMatcher(
         data_dir, store, SearchTuning(), posts_per_day=posts_per_day, top_k=3, clock=clock
@@ -140,11 +150,11 @@ def arrive(data_dir: Path, embedder: HashEmbedder, *articles: ParsedArticle) -> 
 
 
 def test_the_same_question_again_renews_the_watch(
-    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    watch_store: WatchStore, hash_embedder: HashEmbedder, clock: Clock
 ) -> None:
-    first = store.add(watch_of(hash_embedder), LIMITS, clock.now)
+    first = watch_store.add(watch_of(hash_embedder), LIMITS, clock.now)
     clock.now += 10 * DAY_SECONDS
-    again = store.add(
+    again = watch_store.add(
         watch_of(hash_embedder, "when  will the EASTGATE ferry terminal open"), LIMITS, clock.now
     )
 
@@ -152,54 +162,56 @@ def test_the_same_question_again_renews_the_watch(
     assert again.watch.id == first.watch.id
     assert again.watch.expires_at == clock.now + 30 * DAY_SECONDS
     assert again.watch.created_at == T0
-    assert [w.id for w in store.watches(clock.now, owner="member-1")] == [first.watch.id]
+    assert [w.id for w in watch_store.watches(clock.now, owner="member-1")] == [first.watch.id]
     assert np.allclose(again.watch.vector, hash_embedder.encode([QUESTION])[0])
 
 
 def test_limits_per_member_and_per_server(
-    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    watch_store: WatchStore, hash_embedder: HashEmbedder, clock: Clock
 ) -> None:
     for i in range(3):
-        store.add(watch_of(hash_embedder, f"question {i}", collection="guild:1"), LIMITS, T0)
+        watch_store.add(watch_of(hash_embedder, f"question {i}", collection="guild:1"), LIMITS, T0)
     with pytest.raises(WatchLimitError, match="3 questions"):
-        store.add(watch_of(hash_embedder, "one too many", collection="guild:1"), LIMITS, T0)
-    store.add(
+        watch_store.add(watch_of(hash_embedder, "one too many", collection="guild:1"), LIMITS, T0)
+    watch_store.add(
         watch_of(hash_embedder, "another member", collection="guild:1", owner="member-2"),
         LIMITS,
         T0,
     )
     with pytest.raises(WatchLimitError, match="This server already watches 4"):
-        store.add(
+        watch_store.add(
             watch_of(hash_embedder, "a fifth", collection="guild:1", owner="member-3"),
             LIMITS,
             T0,
         )
     # Another server has its own room; renewing needs none.
-    store.add(watch_of(hash_embedder, "elsewhere", collection="guild:2", owner="m3"), LIMITS, T0)
-    assert store.add(watch_of(hash_embedder, "question 0", collection="guild:1"), LIMITS, T0)
+    watch_store.add(
+        watch_of(hash_embedder, "elsewhere", collection="guild:2", owner="m3"), LIMITS, T0
+    )
+    assert watch_store.add(watch_of(hash_embedder, "question 0", collection="guild:1"), LIMITS, T0)
 
 
 def test_watches_expire_unless_renewed(
-    store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    watch_store: WatchStore, hash_embedder: HashEmbedder, clock: Clock
 ) -> None:
-    kept = store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0).watch
-    store.add(watch_of(hash_embedder, "forgotten"), LIMITS, T0)
-    store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0 + 20 * DAY_SECONDS)
+    kept = watch_store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0).watch
+    watch_store.add(watch_of(hash_embedder, "forgotten"), LIMITS, T0)
+    watch_store.add(watch_of(hash_embedder, "renewed"), LIMITS, T0 + 20 * DAY_SECONDS)
     later = T0 + 31 * DAY_SECONDS
 
-    assert [w.id for w in store.active(later)] == [kept.id]
-    assert store.purge_expired(later) == 1
+    assert [w.id for w in watch_store.active(later)] == [kept.id]
+    assert watch_store.purge_expired(later) == 1
     # An expired watch leaves room under the limit.
     for i in range(2):
-        store.add(watch_of(hash_embedder, f"new {i}"), LIMITS, later)
+        watch_store.add(watch_of(hash_embedder, f"new {i}"), LIMITS, later)
 
 
 def test_a_member_gone_loses_their_dm_watches_and_a_channel_gone_its_watches(
-    store: SqliteWatchStore, hash_embedder: HashEmbedder
+    watch_store: WatchStore, hash_embedder: HashEmbedder
 ) -> None:
-    dm = store.add(watch_of(hash_embedder, "a", collection="guild:1"), LIMITS, T0).watch
-    other_place = store.add(watch_of(hash_embedder, "b"), LIMITS, T0).watch
-    channel = store.add(
+    dm = watch_store.add(watch_of(hash_embedder, "a", collection="guild:1"), LIMITS, T0).watch
+    other_place = watch_store.add(watch_of(hash_embedder, "b"), LIMITS, T0).watch
+    channel = watch_store.add(
         watch_of(
             hash_embedder, "c", collection="guild:1", target=WatchTarget.CHANNEL, channel_id=77
         ),
@@ -207,19 +219,21 @@ def test_a_member_gone_loses_their_dm_watches_and_a_channel_gone_its_watches(
         T0,
     ).watch
     post = NewPost(dm.id, SearchResult("a", (), True), ("x",))
-    store.commit_round(Baseline("gen", frozenset()), [], [post], T0)
+    watch_store.commit_round(Baseline("gen", frozenset()), [], [post], T0)
 
-    assert store.remove_member("member-1", "guild:1") == 1
-    assert store.unposted(10, list(WatchTarget)) == []
-    assert [w.id for w in store.active(T0)] == [other_place.id, channel.id]
-    assert store.remove_channel(77) == 1
-    assert [w.id for w in store.active(T0)] == [other_place.id]
+    assert watch_store.remove_member("member-1", "guild:1") == 1
+    assert watch_store.unposted(10, list(WatchTarget)) == []
+    assert [w.id for w in watch_store.active(T0)] == [other_place.id, channel.id]
+    assert watch_store.remove_channel(77) == 1
+    assert [w.id for w in watch_store.active(T0)] == [other_place.id]
 
 
-def test_posts_are_delivered_once(store: SqliteWatchStore, hash_embedder: HashEmbedder) -> None:
-    dm = store.add(watch_of(hash_embedder), LIMITS, T0).watch
-    cli = store.add(watch_of(hash_embedder, owner="cli", target=WatchTarget.CLI), LIMITS, T0).watch
-    store.commit_round(
+def test_posts_are_delivered_once(watch_store: WatchStore, hash_embedder: HashEmbedder) -> None:
+    dm = watch_store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    cli = watch_store.add(
+        watch_of(hash_embedder, owner="cli", target=WatchTarget.CLI), LIMITS, T0
+    ).watch
+    watch_store.commit_round(
         Baseline("gen-1", frozenset({"seg-a"})),
         [("ferry", "d1")],
         [
@@ -229,15 +243,66 @@ def test_posts_are_delivered_once(store: SqliteWatchStore, hash_embedder: HashEm
         T0,
     )
 
-    (pending,) = store.unposted(10, [WatchTarget.DM, WatchTarget.CHANNEL])
+    (pending,) = watch_store.unposted(10, [WatchTarget.DM, WatchTarget.CHANNEL])
     assert pending.watch.id == dm.id and pending.result.best_score == 0.7
-    store.mark_posted(pending.id, T0)
-    assert store.unposted(10, [WatchTarget.DM]) == []
-    assert [p.watch.id for p in store.unposted(10, [WatchTarget.CLI])] == [cli.id]
-    assert store.history([dm.id], T0 - 1)[dm.id].articles == {"ferry"}
-    assert store.history([dm.id], T0 - 1)[dm.id].recent_posts == 1
-    assert store.unseen([("ferry", "d1"), ("ferry", "d2")]) == {("ferry", "d2")}
-    assert store.baseline() == Baseline("gen-1", frozenset({"seg-a"}))
+    watch_store.mark_posted(pending.id, T0)
+    assert watch_store.unposted(10, [WatchTarget.DM]) == []
+    assert [p.watch.id for p in watch_store.unposted(10, [WatchTarget.CLI])] == [cli.id]
+    assert watch_store.history([dm.id], T0 - 1)[dm.id].articles == {"ferry"}
+    assert watch_store.history([dm.id], T0 - 1)[dm.id].recent_posts == 1
+    assert watch_store.unseen([("ferry", "d1"), ("ferry", "d2")]) == {("ferry", "d2")}
+    assert watch_store.baseline() == Baseline("gen-1", frozenset({"seg-a"}))
+
+
+def test_the_posts_counted_for_the_rate_limit_are_the_recent_ones_and_removal_drops_undelivered(
+    watch_store: WatchStore, hash_embedder: HashEmbedder
+) -> None:
+    watch = watch_store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    for day, article in enumerate(["a", "b", "c"]):
+        post = NewPost(watch.id, SearchResult(QUESTION, (), True), (article, "shared-copy"))
+        watch_store.commit_round(
+            Baseline(f"gen-{day}", frozenset()), [], [post], T0 + day * DAY_SECONDS
+        )
+    (first, *_) = watch_store.unposted(10, [WatchTarget.DM])
+    watch_store.mark_posted(first.id, T0)
+
+    history = watch_store.history([watch.id], T0 + 0.5 * DAY_SECONDS)[watch.id]
+    assert history.recent_posts == 2
+    # Each article is recorded once per watch, however many posts named it.
+    assert history.articles == {"a", "b", "c", "shared-copy"}
+    removed = watch_store.remove(watch.id)
+    assert removed is not None and removed.id == watch.id
+    assert watch_store.remove(watch.id) is None
+    assert watch_store.unposted(10, list(WatchTarget)) == []
+    assert watch_store.history([watch.id], T0 - 1)[watch.id].recent_posts == 1
+
+
+def test_adds_at_once_never_pass_a_limit(
+    watch_store: WatchStore, hash_embedder: HashEmbedder
+) -> None:
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def add(i: int) -> None:
+        start.wait()
+        try:
+            watch_store.add(
+                watch_of(hash_embedder, f"question {i}", collection="guild:1", owner=f"m{i}"),
+                LIMITS,
+                T0,
+            )
+            outcomes.append("added")
+        except WatchLimitError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["added"] * 4 + ["refused"] * 2
+    assert len(watch_store.watches(T0, collection="guild:1")) == 4
 
 
 # --------------------------------------------------------------------------- the matcher
@@ -407,16 +472,16 @@ def test_a_round_interrupted_before_its_commit_is_done_again_and_once(
 
 
 def test_the_version_changes_with_every_add_renewal_and_removal(
-    store: SqliteWatchStore, hash_embedder: HashEmbedder
+    watch_store: WatchStore, hash_embedder: HashEmbedder
 ) -> None:
-    versions = [store.version()]
-    watch = store.add(watch_of(hash_embedder), LIMITS, T0).watch
-    versions.append(store.version())
-    store.add(watch_of(hash_embedder), LIMITS, T0 + 1)
-    versions.append(store.version())
-    store.commit_round(Baseline("gen", frozenset()), [("a", "d")], [], T0)
-    versions.append(store.version())
-    store.remove(watch.id)
-    versions.append(store.version())
+    versions = [watch_store.version()]
+    watch = watch_store.add(watch_of(hash_embedder), LIMITS, T0).watch
+    versions.append(watch_store.version())
+    watch_store.add(watch_of(hash_embedder), LIMITS, T0 + 1)
+    versions.append(watch_store.version())
+    watch_store.commit_round(Baseline("gen", frozenset()), [("a", "d")], [], T0)
+    versions.append(watch_store.version())
+    watch_store.remove(watch.id)
+    versions.append(watch_store.version())
 
     assert versions[0] < versions[1] < versions[2] == versions[3] < versions[4]
