@@ -46,8 +46,9 @@ from index.evaluate import Question, load_dataset
 from index.models import Mode, SearchFilters, Span
 from index.query import learned
 from index.query.features import FEATURE_NAMES
-from index.query.searcher import RankedFeatures, Searcher, _RowFilter
+from index.query.searcher import RankedFeatures, Searcher
 from index.store.layout import DataDir
+from index.store.search_backend import RowFilter
 from index.store.vectors import AllowedRows
 
 QUOTE_BONUSES = (0.0, 0.05, 0.1, 0.2, 0.3)
@@ -61,12 +62,12 @@ class HidingSearcher(Searcher):
 
     def _rows(
         self, collections: Collection[str] | None, filters: SearchFilters | None
-    ) -> _RowFilter | None:
+    ) -> RowFilter | None:
         scope = super()._rows(collections, filters)
         if self.hidden is None:
             return scope
         mask = ~self.hidden if scope is None else scope.mask & ~self.hidden
-        return _RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
+        return RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
 
     def article_rows(self, article_id: str) -> np.ndarray:
         return self._passage_article == self._article_rows[article_id]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,11 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Search in Milvus instead of the local vector and BM25 indexes: a server's address
+    # (http://host:19530) or a Milvus Lite file (a path ending in .db); None keeps it local.
+    milvus_uri: str | None = None
+    # The Milvus collection holding the passages of this data directory.
+    milvus_collection: str = "articlebot_passages"
 
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
@@ -213,8 +219,22 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    if s.milvus_uri is not None and not _milvus_uri(s.milvus_uri):
+        raise SettingsError(
+            "ARTICLEBOT_MILVUS_URI must be http(s)://host:port (a Milvus server) "
+            "or a path ending in .db (Milvus Lite)"
+        )
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", s.milvus_collection):
+        raise SettingsError(
+            "ARTICLEBOT_MILVUS_COLLECTION must be letters, digits and underscores, "
+            "not starting with a digit"
+        )
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(
             "ARTICLEBOT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
         )
+
+
+def _milvus_uri(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "tcp://")) or uri.endswith(".db")
