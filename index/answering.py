@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
+from index.backends import search_backend
 from index.encode.onnx import OnnxQueryEncoder, QueryModelRecord
 from index.encode.slot import EmbedderSlot
 from index.errors import IndexMismatchError, InputError, UnknownAnswerError
@@ -142,7 +143,12 @@ class LiveSearcher:
     def _open(self) -> Searcher:
         folder = DataDir(self.settings.data_dir).current()
         search_on_one_thread()
-        return Searcher(folder, self._query_encoder(folder), tuning_from(self.settings))
+        return Searcher(
+            folder,
+            self._query_encoder(folder),
+            tuning_from(self.settings),
+            search_backend(self.settings),
+        )
 
     def _query_encoder(self, folder: Path) -> EncodesQueries:
         """The state's ONNX query model; the torch model when it has none."""

@@ -60,3 +60,12 @@ class UnknownAnswerError(ArticlebotError):
 class PollBusyError(ArticlebotError):
     def __init__(self) -> None:
         super().__init__("A feed poll is already running; try again when it has finished.")
+
+
+class MilvusUnavailableError(ArticlebotError):
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(
+            f"Milvus at {uri} cannot be used: {reason}. Check ARTICLEBOT_MILVUS_URI (a Milvus "
+            "Lite .db file is opened by one process at a time: give several processes a "
+            "server, e.g. `milvus-lite server`)."
+        )

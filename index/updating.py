@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from config.settings import Settings
+from index.backends import search_mirror
 from index.build import QueryModelMaker, build_index
 from index.encode.embedder import Embedder
 from index.encode.export import ExportableEmbedder, query_model_for_build
@@ -176,6 +177,7 @@ class Updater:
             lock_held=lock_held,
             query_model=self._query_model_maker(),
             approximate_from=self.settings.approximate_from or None,
+            mirror=search_mirror(self.settings),
         )
         if not report.up_to_date:
             # Each update adds a segment; the tiered policy merges small ones as they pile up
@@ -184,6 +186,7 @@ class Updater:
                 self.settings.data_dir,
                 approximate_from=self.settings.approximate_from or None,
                 lock_held=lock_held,
+                mirror=search_mirror(self.settings),
             )
         return report
 
