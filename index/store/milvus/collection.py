@@ -10,7 +10,9 @@ keeps one analysis whichever backend answers.
 
 from __future__ import annotations
 
+import logging
 import threading
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +50,18 @@ class MilvusTarget:
         return self.uri.endswith(".db")
 
 
+class _WithoutTimestampRefusals(logging.Filter):
+    """Milvus Lite's embedded gRPC server has no AllocTimestamp, which pymilvus asks for
+    after writes and then does without; gRPC logs each refusal as an error with a
+    traceback. Those records are dropped, every other one kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info is None or not isinstance(record.exc_info[1], NotImplementedError):
+            return True
+        return "AllocTimestamp" not in "".join(traceback.format_tb(record.exc_info[2]))
+
+
+_TIMESTAMP_REFUSALS = _WithoutTimestampRefusals()
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -61,6 +75,8 @@ def client_for(target: MilvusTarget) -> Any:
     with _clients_lock:
         client = _clients.get(target.uri)
         if client is None:
+            if target.lite:
+                logging.getLogger("grpc._server").addFilter(_TIMESTAMP_REFUSALS)
             try:
                 client = _clients[target.uri] = MilvusClient(uri=target.uri)
             except MilvusException as exc:
