@@ -13,6 +13,7 @@ data/
   answers.sqlite               answers sent, for their buttons
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
+  milvus.json                  which state Milvus holds (index/store/milvus/mirror.py)
 """
 
 from __future__ import annotations

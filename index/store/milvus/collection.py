@@ -69,8 +69,13 @@ _clients_lock = threading.Lock()
 def client_for(target: MilvusTarget) -> Any:
     """The process's one client for `target.uri` (Milvus Lite allows one per file, and a
     server connection is shared by threads)."""
-    from pymilvus import MilvusClient
-    from pymilvus.exceptions import MilvusException
+    try:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+    except ImportError:
+        raise MilvusUnavailableError(
+            target.uri, "pymilvus is not installed (pip install 'articlebot[milvus]')"
+        ) from None
 
     with _clients_lock:
         client = _clients.get(target.uri)
