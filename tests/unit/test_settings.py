@@ -138,3 +138,14 @@ def test_repr_and_str_never_show_the_token(tmp_path: Path) -> None:
         assert "secret-token" not in shown
     assert "discord_token=<set>" in repr(settings)
     assert "discord_token=None" in repr(load_settings({}, env_file=None))
+
+
+def test_milvus_uri_is_a_server_address_or_a_lite_file() -> None:
+    assert load_settings({}, env_file=None).milvus_uri is None
+    for uri in ("http://127.0.0.1:19530", "https://milvus.example:443", "/srv/m.db"):
+        settings = load_settings({"ARTICLEBOT_MILVUS_URI": uri}, env_file=None)
+        assert settings.milvus_uri == uri
+    with pytest.raises(SettingsError, match="ARTICLEBOT_MILVUS_URI"):
+        load_settings({"ARTICLEBOT_MILVUS_URI": "milvus:19530"}, env_file=None)
+    with pytest.raises(SettingsError, match="ARTICLEBOT_MILVUS_COLLECTION"):
+        load_settings({"ARTICLEBOT_MILVUS_COLLECTION": "my-passages"}, env_file=None)
