@@ -22,13 +22,14 @@ import numpy as np
 import pytest
 
 from index.build import build_index, update_index
+from index.errors import MilvusUnavailableError
 from index.merge import merge_segments
 from index.models import Article, ParsedArticle, SearchFilters
 from index.query.searcher import Searcher, SearchTuning
 from index.store.layout import DataDir
 from index.store.lexical import query_terms
 from index.store.local_search import open_local
-from index.store.milvus.collection import MilvusTarget, forget_client
+from index.store.milvus.collection import MilvusTarget, client_for, forget_client
 from index.store.milvus.mirror import RECORD_NAME, MilvusMirror
 from index.store.milvus.search import milvus_opener
 from index.store.search_backend import OpensBackend, QuestionSearch
@@ -350,3 +351,25 @@ def test_milvus_follows_merges_and_is_filled_when_configured_late(tmp_path: Path
         assert not again.up_to_date
     finally:
         forget_client(target.uri)
+
+
+def test_a_lite_file_another_process_holds_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pymilvus import MilvusClient; "
+            f"MilvusClient({str(path)!r}); print('ready', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(MilvusUnavailableError, match=r"one process at a time"):
+            client_for(MilvusTarget(str(path), "passages"))
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        forget_client(str(path))
