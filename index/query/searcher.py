@@ -124,7 +124,11 @@ class Searcher:
         self._facts = ArticleFacts.of(self.articles)
         self._masks: dict[frozenset[str], RowFilter] = {}
         self._mask_lock = threading.Lock()
-        self._everything = self._row_filter(None, None) if self._live.passages is not None else None
+        self._everything = (
+            self._row_filter(None, None)
+            if self._live.passages is not None and self.backend.uses_row_masks
+            else None
+        )
         self._learned: LearnedRanker | None = load_learned() if tuning.ranker == "learned" else None
 
     @classmethod
