@@ -373,3 +373,25 @@ def test_a_lite_file_another_process_holds_is_a_clear_error(tmp_path: Path) -> N
         holder.kill()
         holder.wait(timeout=30)
         forget_client(str(path))
+
+
+def test_the_searcher_answers_through_every_backend(tmp_path: Path, backend: Backend) -> None:
+    """Fusion, confidence and quotes above the backend: each story's question finds that
+    story, in the collection asked, with the quote from its sentence about it."""
+    _build(tmp_path, backend, _articles())
+    searcher = _open(tmp_path, backend)
+    try:
+        questions = {
+            "harbour": "Did the harbour wall hold in the storm?",
+            "council": "What did the council vote approve?",
+            "ferry": "When did the ferry cross the river?",
+        }
+        for name, question in questions.items():
+            result = searcher.search(question, k=3, collections=["guild:7"])
+            assert result.matched, name
+            assert {h.article.collection for h in result.hits} == {"guild:7"}, name
+            top = result.hits[0]
+            assert top.article.id == f"guild:7/{name}", name
+            assert name in top.text[top.quote_start - top.char_start :].lower(), name
+    finally:
+        searcher.close()
