@@ -196,9 +196,10 @@ class MilvusMirror:
         """Step 1: the rows of `state` that Milvus lacks, upserted; the rows to delete once
         it is published, returned. Milvus is copied whole when it does not hold `previous`."""
         if self.holds(root, previous) and previous is not None:
-            before = read_state(previous).segments
-            old = [_segment(root, r) for r in before if r not in set(state.segments)]
-            new = [_segment(root, r) for r in state.segments if r not in set(before)]
+            # A segment named alike in both states, with the same deletions, is the same rows.
+            before, after = read_state(previous).segments, state.segments
+            old = [_segment(root, r) for r in before if r not in set(after)]
+            new = [_segment(root, r) for r in after if r not in set(before)]
             old_keys, new_keys = _live_keys(old), _live_keys(new)
             self._upsert(root, new, new_keys - old_keys)
             return _Pending(self, root, tuple(sorted(old_keys - new_keys)))
