@@ -109,7 +109,8 @@ class HidingSearcher(Searcher):
 
 
 def _open(settings_dir: Path, dataset: Path) -> tuple[HidingSearcher, list[Question], list[str]]:
-    settings = replace(load_settings(env_file=None), data_dir=settings_dir)
+    # The bench's own index keeps its state beside it, never in an operator's database.
+    settings = replace(load_settings(env_file=None), data_dir=settings_dir, database_url=None)
     data = load_dataset(dataset)
     engine = Engine(settings)
     if DataDir(settings_dir).current_or_none() is None:

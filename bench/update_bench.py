@@ -8,13 +8,15 @@ the model's), passages of twelve words drawn from a Zipf-like vocabulary for BM2
 passages an article, written as one segment; IVF lists trained on them from the settings'
 `approximate_from` (200k) on, as a build would. The update is real: 20 articles of the
 dataset, split, embedded with the real model and written by `index.build.update_index` (what
-the worker calls) in a child process, whose peak RSS is the worker's.
+the worker calls) in a child process, whose peak RSS is the worker's. As in a worker after a
+data directory's first build, the model's ONNX export is in the cache (made first by another
+child, with torch), so the worker embeds with ONNX Runtime unless ARTICLEBOT_ONNX_PASSAGES=false.
 
 Printed for each size, as ratios (no thresholds asserted):
 - update time against the model's encode time for those 20 articles' passages alone, and
   against the aim (2 x encode + 2 s);
 - the worker's peak RSS against the index's vector bytes + 500 MB (the aim), with the RSS
-  the loaded model alone holds;
+  its loaded encoder holds, and the torch model's;
 - a question's answer from the updated index (the new article is found).
 And once: a no-change read of a 5 MB `.jsonl` (the dataset's articles repeated), first read
 against the second, which the source cache answers without parsing.
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -155,16 +157,31 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def worker(data_dir: Path, dataset: Path) -> None:
-    """The child: load the model, time encoding the new passages alone, then the update."""
+def export(data_dir: Path) -> None:
+    """A child: what a data directory's first build leaves behind, the model's ONNX export in
+    its cache, made with torch; prints the RSS the torch model holds, for comparison."""
     from index.encode.embedder import Embedder
+    from index.encode.export import cached_export
+    from index.store.files import DataFiles
+
+    embedder = Embedder(load_settings().model)
+    embedder.encode(["warm up the model"])
+    torch_rss = _peak_rss_mb()
+    cached_export(embedder, DataFiles(data_dir).query_models)
+    print(json.dumps({"torch_rss": torch_rss}))
+
+
+def worker(data_dir: Path, dataset: Path) -> None:
+    """The child: load the worker's passage encoder (the ONNX export, unless
+    ARTICLEBOT_ONNX_PASSAGES=false), time encoding the new passages alone, then the update."""
     from index.evaluate import load_dataset
     from index.text.passages import make_passages
+    from index.updating import Updater
 
-    settings = load_settings()
+    settings = replace(load_settings(), data_dir=data_dir)
     plan = plan_from(settings)
     added = load_dataset(dataset).articles[:ADDED]
-    embedder = Embedder(settings.model)
+    embedder = Updater(settings).passage_encoder
     embedder.encode(["warm up the model"])
     model_rss = _peak_rss_mb()
     documents = [
@@ -202,6 +219,13 @@ def run(size: int, dataset: Path, approximate_from: int, model: str) -> None:
         started = time.perf_counter()
         build_base(data_dir, size, approximate_from, model)
         print(f"{size:,} passages: base index written in {time.perf_counter() - started:.0f} s")
+        exported = subprocess.run(
+            [sys.executable, "-m", "bench.update_bench", "--export", str(data_dir)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        torch_rss = json.loads(exported.stdout.strip().splitlines()[-1])["torch_rss"]
         child = subprocess.run(
             [sys.executable, "-m", "bench.update_bench", "--worker", str(data_dir), str(dataset)],
             capture_output=True,
@@ -218,7 +242,8 @@ def run(size: int, dataset: Path, approximate_from: int, model: str) -> None:
         )
         print(
             f"  worker peak RSS {got['peak_rss']:.0f} MB "
-            f"(model loaded: {got['model_rss']:.0f} MB); "
+            f"(its encoder loaded: {got['model_rss']:.0f} MB; the torch model alone: "
+            f"{torch_rss:.0f} MB); "
             f"vector bytes {vector_mb:.0f} MB; peak / (vectors + 500 MB) = "
             f"{got['peak_rss'] / (vector_mb + 500):.2f}"
         )
@@ -256,6 +281,9 @@ def no_change_read(dataset: Path) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--export":
+        export(Path(sys.argv[2]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000")

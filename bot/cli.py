@@ -145,7 +145,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     feed_poll.add_argument("--force", action="store_true", help="poll every feed, due or not")
 
-    sub.add_parser("run", parents=[common], help="run the Discord bot")
+    db = sub.add_parser("db", help="the PostgreSQL state (ARTICLEBOT_DATABASE_URL)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser(
+        "upgrade", parents=[common], help="create or upgrade the schema (safe to run again)"
+    )
+
+    run = sub.add_parser("run", parents=[common], help="run the Discord bot")
+    run.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="run only these shards, e.g. 0-3 or 0,2,5 (with --shard-count; default: all)",
+    )
+    run.add_argument(
+        "--shard-count",
+        dest="shard_count",
+        type=_positive,
+        default=None,
+        help="the total number of shards across every bot process (default: unsharded)",
+    )
     sync = sub.add_parser("sync", parents=[common], help="register slash commands with Discord")
     sync.add_argument("--guild", type=_positive, default=None, help="one server only (instant)")
     sync.add_argument("--clear", action="store_true", help="remove the commands instead")
@@ -188,7 +206,7 @@ def _engine(settings: Settings, need_index: bool = False) -> Any:
     _check_data_dir(settings.data_dir)
     if need_index:
         # Fail before the model loads (seconds) when there is nothing to search.
-        Engine.require_index(settings.data_dir)
+        Engine.require_index(settings)
     return Engine(settings)
 
 
@@ -228,7 +246,7 @@ def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from index.engine import Engine
 
     _check_data_dir(settings.data_dir)
-    status = Engine.status_of(settings.data_dir)
+    status = Engine.status_of(settings)
     if args.json:
         print(json.dumps({**asdict(status), "data_dir": str(status.data_dir)}))
         return EXIT_OK
@@ -403,10 +421,29 @@ def _cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(r.error for r in report.feeds) else 0
 
 
+def _cmd_db(settings: Settings) -> int:
+    from index.engine import upgrade_database
+
+    if settings.database_url is None:
+        raise ArticlebotError(
+            "ARTICLEBOT_DATABASE_URL is not set: the state is in SQLite files in the data "
+            "directory, which need no upgrade."
+        )
+    applied = upgrade_database(settings)
+    for name in applied:
+        print(f"applied {name}")
+    print("The database schema is up to date." if applied else "Nothing to do: already current.")
+    return EXIT_OK
+
+
 def _cmd_start(settings: Settings) -> int:
     from bot.supervisor import start
+    from index.engine import upgrade_database
 
     _check_data_dir(settings.data_dir)
+    # A first start on an empty database creates the schema; the bot alone (`run`) never
+    # changes it and refuses a database that is behind.
+    upgrade_database(settings)
     if settings.discord_token:
         return start(settings, lambda: _cmd_run(settings))
     print("DISCORD_TOKEN is not set: starting the terminal chat instead of the Discord bot.")
@@ -424,9 +461,11 @@ def _light_chat(settings: Settings) -> int:
 def _cmd_worker(settings: Settings) -> int:
     import signal
 
+    from index.engine import upgrade_database
     from index.worker import Worker
 
     _check_data_dir(settings.data_dir)
+    upgrade_database(settings)
     worker = Worker(settings)
 
     def stop(signum: int, frame: object) -> None:
@@ -438,7 +477,10 @@ def _cmd_worker(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        worker.updater.stores.close()
     return EXIT_OK
 
 
@@ -460,7 +502,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "search" and (args.batch is None) == (args.question is None):
         parser.error("search takes a QUESTION or --batch FILE, one of the two")
     try:
-        settings = load_settings(data_dir=args.data_dir, model=args.model)
+        settings = load_settings(
+            data_dir=args.data_dir,
+            model=args.model,
+            shards=getattr(args, "shards", None),
+            shard_count=getattr(args, "shard_count", None),
+        )
     except SettingsError as exc:
         print(f"articlebot: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -483,6 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sync": lambda: _cmd_sync(settings, args),
             "feedback": lambda: _cmd_feedback(settings, args),
             "feeds": lambda: _cmd_feeds(settings, args),
+            "db": lambda: _cmd_db(settings),
         }
         return handlers[args.command]()
     except ArticlebotError as exc:

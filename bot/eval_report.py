@@ -47,6 +47,9 @@ def run_eval(
         dataset = subset(dataset, articles)
     questions = dataset.questions[:limit] if limit else dataset.questions
     print(f"{dataset_dir}: {len(dataset.articles)} articles, {len(questions)} questions")
+    # The eval's throwaway indexes keep their state beside them, never in the operator's
+    # database, whose index pointer names the live index.
+    settings = replace(settings, database_url=None)
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
         engine = Engine(replace(settings, data_dir=Path(tmp) / "all"))
         build = engine.build_from(dataset.articles)

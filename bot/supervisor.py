@@ -15,11 +15,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 
 from config.settings import Settings
-from index.engine import has_index
+from index.engine import StateStores, has_index
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def start(settings: Settings, face: Callable[[], int]) -> int:
     previous = signal.signal(signal.SIGTERM, interrupt)
     worker.start()
     try:
-        if not _wait_for_index(settings.data_dir, stopped):
+        if not _wait_for_index(settings, stopped):
             return 0
         signal.signal(signal.SIGTERM, previous)
         if not sys.stdin.isatty():
@@ -126,11 +125,15 @@ def start(settings: Settings, face: Callable[[], int]) -> int:
         worker.stop()
 
 
-def _wait_for_index(data_dir: Path, stopped: threading.Event) -> bool:
-    if has_index(data_dir):
+def _wait_for_index(settings: Settings, stopped: threading.Event) -> bool:
+    stores = StateStores.open(settings)
+    try:
+        if has_index(stores):
+            return True
+        print("First run: the worker is building the index (seeds/ and your sources)…", flush=True)
+        while not has_index(stores):
+            if stopped.wait(0.5):
+                return False
         return True
-    print("First run: the worker is building the index (seeds/ and your sources)…", flush=True)
-    while not has_index(data_dir):
-        if stopped.wait(0.5):
-            return False
-    return True
+    finally:
+        stores.close()

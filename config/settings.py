@@ -53,6 +53,9 @@ class Settings:
     # Questions are encoded by the index's int8 ONNX copy of the model (no torch in the
     # answering process); false encodes them with the sentence-transformers model instead.
     onnx_queries: bool = True
+    # The worker embeds passages with the float32 ONNX copy of the model once the first build
+    # has exported it (the same vectors, no torch: 300 MB against 800); false keeps torch.
+    onnx_passages: bool = True
     # From this many passages on, the vector index is approximate (IVF) instead of exact: an
     # exact scan costs about 8 ms per question per 100k passages on one core (83 ms at 1M).
     # 0 keeps it exact at any size.
@@ -90,17 +93,36 @@ class Settings:
     # A follow-up with a pronoun whose own best match is below this is searched with the
     # earlier question's context (calibrated with bench/followup_eval.py).
     followup_confidence: float = 0.78
+    # Sharding across processes: this process runs the shards `shards` names ("0-3", "0,2,5")
+    # of `shard_count`. 0 keeps one unsharded connection, as a bot under 2,500 servers needs.
+    shards: str = ""
+    shard_count: int = 0
+    # Where the shared state lives (jobs, feeds, answers, votes, locks, the index pointer):
+    # a postgresql:// URL, or None for SQLite files in the data directory. Not shown in the
+    # repr: it may carry a password.
+    database_url: str | None = field(default=None, repr=False)
     # Search in Milvus instead of the local vector and BM25 indexes: a server's address
     # (http://host:19530) or a Milvus Lite file (a path ending in .db); None keeps it local.
     milvus_uri: str | None = None
     # The Milvus collection holding the passages of this data directory.
     milvus_collection: str = "articlebot_passages"
 
+    @property
+    def shard_ids(self) -> tuple[int, ...]:
+        """The shards this process runs: those `shards` names, else all of `shard_count`."""
+        if not self.shard_count:
+            return ()
+        if not self.shards.strip():
+            return tuple(range(self.shard_count))
+        return parse_shards(self.shards)
+
     def __repr__(self) -> str:
         # Never show the token, even when the whole object is logged by mistake.
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items())
-        return f"Settings({body}, discord_token={'<set>' if self.discord_token else None})"
+        token = "<set>" if self.discord_token else None
+        database = "<set>" if self.database_url else None
+        return f"Settings({body}, discord_token={token}, database_url={database})"
 
 
 # Environment variable -> field. Discord's own names stay unprefixed, as operators expect them.
@@ -136,6 +158,28 @@ def _convert(name: str, raw: Any, default: Any, label: str | None = None) -> Any
         return None if raw in ("", None) else str(raw)
     except ValueError as exc:
         raise SettingsError(f"setting {label or name} has an unusable value: {exc}") from None
+
+
+def parse_shards(spec: str) -> tuple[int, ...]:
+    """ "0-3" or "0,2,5-6" -> the shard ids, sorted, each once."""
+    ids: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise SettingsError(
+                f"ARTICLEBOT_SHARDS: {part!r} is not a shard number or range such as 0-3"
+            ) from None
+        if low < 0 or high < low:
+            raise SettingsError(f"ARTICLEBOT_SHARDS: {part!r} is not a range such as 0-3")
+        ids.update(range(low, high + 1))
+    if not ids:
+        raise SettingsError("ARTICLEBOT_SHARDS names no shard; e.g. 0-3")
+    return tuple(sorted(ids))
 
 
 def load_settings(
@@ -175,8 +219,9 @@ def load_settings(
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     converted = {k: _convert(k, v, getattr(defaults, k), origin.get(k)) for k, v in values.items()}
-    if converted.get("discord_token") == "":
-        converted["discord_token"] = None
+    for secret in ("discord_token", "database_url"):
+        if converted.get(secret) == "":
+            converted[secret] = None
     settings = dataclasses.replace(defaults, **converted)
     _validate(settings)
     return settings
@@ -219,6 +264,23 @@ def _validate(s: Settings) -> None:
         raise SettingsError("ARTICLEBOT_DOWNVOTES_TO_DEMOTE must be at least 1")
     if s.answer_retention_days < 0:
         raise SettingsError("ARTICLEBOT_ANSWER_RETENTION_DAYS must be 0 or more")
+    if s.shard_count < 0:
+        raise SettingsError("ARTICLEBOT_SHARD_COUNT must be 0 (unsharded) or more")
+    if s.shards.strip() and not s.shard_count:
+        raise SettingsError(
+            "ARTICLEBOT_SHARDS needs ARTICLEBOT_SHARD_COUNT (--shard-count): the total number "
+            "of shards across every process"
+        )
+    outside = [n for n in s.shard_ids if n >= s.shard_count]
+    if outside:
+        raise SettingsError(
+            f"ARTICLEBOT_SHARDS: shard {outside[0]} is not below ARTICLEBOT_SHARD_COUNT "
+            f"{s.shard_count} (shards are numbered from 0)"
+        )
+    if s.database_url is not None and not s.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise SettingsError("ARTICLEBOT_DATABASE_URL must be a postgresql:// URL")
     if s.milvus_uri is not None and not _milvus_uri(s.milvus_uri):
         raise SettingsError(
             "ARTICLEBOT_MILVUS_URI must be http(s)://host:port (a Milvus server) "

@@ -2,9 +2,10 @@
 and votes. Needs no torch when the index has an ONNX query model, reads nothing from the
 network, writes no index: an answering process holds only this.
 
-The live searcher follows CURRENT: before each question the pointer (one small file) is read,
-and a newly published state is opened and swapped in, so the bot answers from the worker's
-latest build without a restart. A question already running keeps its searcher.
+The live searcher follows the index pointer: before each question it is read (the CURRENT
+file, or one row in PostgreSQL), and a newly published state is opened and swapped in, so the
+bot answers from the worker's latest build without a restart. A question already running
+keeps its searcher.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from index.query.followup import expand, needs_context
 from index.query.hints import RankingHints
 from index.query.searcher import EncodesQueries, Searcher, SearchTuning
 from index.store.answers import AnswerStore, new_answer_id
+from index.store.backend import StateStores
 from index.store.feedback import FeedbackStore
-from index.store.files import DataFiles
 from index.store.layout import DataDir
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest
 from index.store.vectors import search_on_one_thread
@@ -83,7 +84,7 @@ class FeedbackDesk:
 
     @classmethod
     def open(cls, settings: Settings) -> FeedbackDesk:
-        return cls(FeedbackStore(settings.data_dir), settings.downvotes_to_demote)
+        return cls(StateStores.open(settings).feedback(), settings.downvotes_to_demote)
 
     def report(self, scope: str, limit: int = 10) -> FeedbackReport:
         return FeedbackReport(
@@ -104,12 +105,12 @@ class FeedbackDesk:
 
 
 class LiveSearcher:
-    """The searcher over the published index state, reopened when CURRENT changes."""
+    """The searcher over the published index state, reopened when the pointer changes."""
 
-    def __init__(self, settings: Settings, models: EmbedderSlot) -> None:
+    def __init__(self, settings: Settings, models: EmbedderSlot, layout: DataDir) -> None:
         self.settings = settings
         self.models = models
-        self.files = DataFiles(settings.data_dir)
+        self.layout = layout
         self._searcher: Searcher | None = None
         self._swap_lock = threading.Lock()
         self._encoder_lock = threading.Lock()
@@ -118,7 +119,7 @@ class LiveSearcher:
 
     def get(self) -> Searcher:
         """The searcher over the current state: opened on first use, and again whenever a
-        new state was published since (one small file read per call)."""
+        new state was published since (one pointer read per call)."""
         with self._swap_lock:
             live = self._published_name()
             if self._searcher is None or (live is not None and self._searcher.folder.name != live):
@@ -135,13 +136,10 @@ class LiveSearcher:
             return self._searcher
 
     def _published_name(self) -> str | None:
-        try:
-            return self.files.current.read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            return None
+        return self.layout.pointer.read() or None
 
     def _open(self) -> Searcher:
-        folder = DataDir(self.settings.data_dir).current()
+        folder = self.layout.current()
         search_on_one_thread()
         return Searcher(
             folder,
@@ -177,9 +175,16 @@ class LiveSearcher:
 class Answering:
     """Questions, follow-ups, stored answers and votes over the live index."""
 
-    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        models: EmbedderSlot | None = None,
+        stores: StateStores | None = None,
+    ) -> None:
         self.settings = settings
-        self.live = LiveSearcher(settings, models or EmbedderSlot(settings.model))
+        self.stores = stores or StateStores.open(settings)
+        self.layout = self.stores.layout()
+        self.live = LiveSearcher(settings, models or EmbedderSlot(settings.model), self.layout)
         self._answers: AnswerStore | None = None
         self._feedback: FeedbackStore | None = None
         self._state_lock = threading.Lock()
@@ -193,7 +198,7 @@ class Answering:
         return self.live.get()
 
     def has_index(self) -> bool:
-        return DataDir(self.data_dir).current_or_none() is not None
+        return self.layout.current_or_none() is not None
 
     def ask(
         self,
@@ -222,13 +227,13 @@ class Answering:
     def answers(self) -> AnswerStore:
         with self._state_lock:
             if self._answers is None:
-                self._answers = AnswerStore(self.data_dir, self.settings.answer_retention_days)
+                self._answers = self.stores.answers(self.settings.answer_retention_days)
             return self._answers
 
     def feedback(self) -> FeedbackStore:
         with self._state_lock:
             if self._feedback is None:
-                self._feedback = FeedbackStore(self.data_dir)
+                self._feedback = self.stores.feedback()
             return self._feedback
 
     def _hints(self, scope: str | None, prefer: Collection[str] = ()) -> RankingHints | None:
@@ -373,19 +378,20 @@ class Answering:
         for it with every answer)."""
         searcher = self.live.loaded()
         if searcher is None:
-            return status_of(self.data_dir)
+            return status_of(self.layout)
         return _status(self.data_dir, searcher.folder.name, searcher.manifest)
 
 
-def require_index(data_dir: Path) -> None:
-    """Raise `IndexMissingError` (with what to run) when `data_dir` holds no index yet."""
-    DataDir(data_dir).current()
+def require_index(layout: DataDir) -> None:
+    """Raise `IndexMissingError` (with what to run) when the data directory holds no index
+    yet."""
+    layout.current()
 
 
-def status_of(data_dir: Path) -> IndexStatus:
+def status_of(layout: DataDir) -> IndexStatus:
     """What the live index holds, read from its manifest without loading the model."""
-    folder = DataDir(data_dir).current()
-    return _status(data_dir, folder.name, read_manifest(folder))
+    folder = layout.current()
+    return _status(layout.root, folder.name, read_manifest(folder))
 
 
 def _shown_hit(record: AnswerRecord, page: int, rank: int) -> ShownHit:

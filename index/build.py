@@ -242,16 +242,18 @@ def build_index(
     lock_held: bool = False,
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
+    layout: DataDir | None = None,
     mirror: MirrorsIndex | None = None,
 ) -> BuildReport:
     """Build (or confirm up to date) the index in `data_dir` from `articles`.
 
     Takes the data directory's build lock unless the caller says it holds it already.
     `query_model` adds the ONNX query model; from `approximate_from` passages on, the vector
-    index is approximate (None: always exact).
+    index is approximate (None: always exact). `layout` names where the pointer and the lock
+    live (the data directory's own files by default).
     """
     started = time.perf_counter()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     report = BuildReport(problems=list(problems))
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(articles, report.problems)
@@ -294,7 +296,7 @@ def build_index(
             embedder,
             plan,
             report,
-            _Options(batch_size, progress, query_model, approximate_from, mirror),
+            _Options(batch_size, progress, query_model, approximate_from, layout, mirror),
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -312,6 +314,7 @@ def update_index(
     lock_held: bool = False,
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
+    layout: DataDir | None = None,
     mirror: MirrorsIndex | None = None,
 ) -> BuildReport:
     """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
@@ -319,7 +322,7 @@ def update_index(
     collection (no source is read, no other passage is touched). What `build_index` would
     do with the live articles plus `add` minus `remove`."""
     started = time.perf_counter()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     report = BuildReport()
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         parsed = _dedupe(add, report.problems)
@@ -358,7 +361,7 @@ def update_index(
                 embedder,
                 plan,
                 report,
-                _Options(batch_size, progress, query_model, approximate_from, mirror),
+                _Options(batch_size, progress, query_model, approximate_from, layout, mirror),
             )
     report.seconds = time.perf_counter() - started
     return report
@@ -382,6 +385,7 @@ class _Options:
     progress: Progress | None = None
     query_model: QueryModelMaker | None = None
     approximate_from: int | None = None
+    layout: DataDir | None = None
     mirror: MirrorsIndex | None = None
 
 
@@ -486,7 +490,7 @@ def _apply(
         collections[a.collection] -= 1
     for p, _ in fresh:
         collections[p.article.collection] = collections.get(p.article.collection, 0) + 1
-    layout = DataDir(data_dir)
+    layout = options.layout or DataDir(data_dir)
     build = layout.new_build_folder()
     write_state(build, state)
     record: dict[str, Any] = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config.settings import Settings
@@ -52,9 +51,10 @@ from index.models import (
     SourceProblem,
 )
 from index.query.when import ACCEPTED_FORMS, search_filters
+from index.store.backend import StateStores, upgrade_database
 from index.store.feeds import FeedStore
-from index.store.layout import DataDir
 from index.store.library import Library
+from index.store.slots import SpacedSlots
 from index.updating import Updater, plan_from
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ __all__ = [
     "FeedbackDesk",
     "IndexStatus",
     "Scores",
+    "StateStores",
     "decline_check",
     "ensure_index",
     "has_index",
@@ -83,6 +84,7 @@ __all__ = [
     "search_filters",
     "subset",
     "tuning_from",
+    "upgrade_database",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,11 +94,24 @@ class AnsweringEngine(Answering):
     """What the answering process (`articlebot run`) holds: the query side, the job desk that
     hands every update to the worker, and read-only views of server articles and feeds."""
 
-    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
-        super().__init__(settings, models)
-        self.jobs = JobDesk(settings.data_dir)
-        self._library = Library(settings.data_dir)
-        self._feed_store = FeedStore(settings.data_dir)
+    def __init__(
+        self,
+        settings: Settings,
+        models: EmbedderSlot | None = None,
+        stores: StateStores | None = None,
+    ) -> None:
+        super().__init__(settings, models, stores)
+        self.jobs = JobDesk(self.stores.jobs())
+        self._library = self.stores.library()
+        self._feed_store = self.stores.feeds()
+        self._start_slots: SpacedSlots | None = None
+
+    @property
+    def start_slots(self) -> SpacedSlots:
+        """Starts spaced across every process sharing this state (the shards' IDENTIFYs)."""
+        if self._start_slots is None:
+            self._start_slots = self.stores.slots()
+        return self._start_slots
 
     def list_articles(self, collection: str) -> list[Article]:
         return [p.article for p in self._library.articles(collection)]
@@ -114,7 +129,7 @@ class Engine(AnsweringEngine):
         encoded by the index's ONNX query model."""
         models = EmbedderSlot(settings.model, embedder)
         super().__init__(settings, models)
-        self.updates = Updater(settings, models)
+        self.updates = Updater(settings, models, self.stores)
 
     @property
     def embedder(self) -> Embedder:
@@ -197,17 +212,25 @@ class Engine(AnsweringEngine):
         return self.updates.feeds_due()
 
     @staticmethod
-    def require_index(data_dir: Path) -> None:
-        require_index(data_dir)
+    def require_index(settings: Settings) -> None:
+        stores = StateStores.open(settings)
+        try:
+            require_index(stores.layout())
+        finally:
+            stores.close()
 
     @staticmethod
-    def status_of(data_dir: Path) -> IndexStatus:
-        return status_of(data_dir)
+    def status_of(settings: Settings) -> IndexStatus:
+        stores = StateStores.open(settings)
+        try:
+            return status_of(stores.layout())
+        finally:
+            stores.close()
 
 
-def has_index(data_dir: Path) -> bool:
-    """Whether `data_dir` holds a published index (a cheap check: one small file)."""
-    return DataDir(data_dir).current_or_none() is not None
+def has_index(stores: StateStores) -> bool:
+    """Whether a published index exists (a cheap check: one pointer read)."""
+    return stores.layout().current_or_none() is not None
 
 
 def ensure_index(engine: Engine, progress: Progress | None = None) -> BuildReport | None:

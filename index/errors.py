@@ -62,6 +62,25 @@ class PollBusyError(ArticlebotError):
         super().__init__("A feed poll is already running; try again when it has finished.")
 
 
+class DatabaseError(ArticlebotError):
+    """The PostgreSQL database named by ARTICLEBOT_DATABASE_URL cannot be used."""
+
+
+class SchemaBehindError(DatabaseError):
+    def __init__(self, where: str, found: int, wanted: int) -> None:
+        if found > wanted:
+            message = (
+                f"The database {where} has schema version {found}, newer than this articlebot "
+                f"knows ({wanted}): upgrade articlebot."
+            )
+        else:
+            message = (
+                f"The database {where} has schema version {found}; this articlebot needs "
+                f"{wanted}. Run `articlebot db upgrade`."
+            )
+        super().__init__(message)
+
+
 class MilvusUnavailableError(ArticlebotError):
     def __init__(self, uri: str, reason: str) -> None:
         super().__init__(

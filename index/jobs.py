@@ -2,7 +2,8 @@
 gets back. The bot submits a job, watches it (off the event loop) for progress, and turns its
 JSON result into the same reports a build in-process gave.
 
-Light on purpose: SQLite and dataclasses only, so the answering process can import it.
+Light on purpose: the queue's contract and dataclasses only, so the answering process can
+import it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from index.models import (
     Progress,
     SourceProblem,
 )
-from index.store.files import DataFiles
-from index.store.jobs import Headline, Job, JobKind, JobState, SqliteJobQueue
+from index.store.jobs import Headline, Job, JobKind, JobQueue, JobState
 
 __all__ = [
     "ArticleRemoved",
@@ -150,8 +150,8 @@ class JobView:
 class JobDesk:
     """The answering process's side of the queue: submit, watch, read the result."""
 
-    def __init__(self, data_dir: Path, watch_interval: float = 0.25) -> None:
-        self.queue = SqliteJobQueue(DataFiles(data_dir).jobs)
+    def __init__(self, queue: JobQueue, watch_interval: float = 0.25) -> None:
+        self.queue = queue
         self.watch_interval = watch_interval
 
     def reindex(self) -> Job:
@@ -179,12 +179,7 @@ class JobDesk:
 
     def busy(self) -> bool:
         """Whether an update is queued or running."""
-        return bool(
-            self.queue.db.query(
-                "SELECT 1 FROM jobs WHERE state IN (?, ?) LIMIT 1",
-                (JobState.QUEUED.value, JobState.RUNNING.value),
-            )
-        )
+        return self.queue.busy()
 
     def look(self, job: Job) -> JobView:
         """The job as it is now, with its latest progress step."""

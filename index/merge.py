@@ -146,6 +146,7 @@ def merge_segments(
     everything: bool = False,
     approximate_from: int | None = None,
     lock_held: bool = False,
+    layout: DataDir | None = None,
     mirror: MirrorsIndex | None = None,
 ) -> MergeReport:
     """Merge what the policy (or `everything`) asks for and publish the new state.
@@ -155,7 +156,7 @@ def merge_segments(
     """
     started = time.perf_counter()
     policy = policy or MergePolicy()
-    layout = DataDir(data_dir)
+    layout = layout or DataDir(data_dir)
     report = MergeReport()
     with contextlib.nullcontext() if lock_held else layout.build_lock():
         current = layout.current()

@@ -1,6 +1,8 @@
 """The update side: reading sources (in the isolated reader), admin-added articles, feeds and
 their polls, index builds. It loads torch for embedding and trafilatura/feedparser for
 reading, so only the worker (and the command line) holds it; an answering process never does.
+Once the model's ONNX export is cached, passages are embedded by ONNX Runtime and torch is not
+loaded at all.
 
 A build publishes a new index state (CURRENT); answering processes pick it up themselves.
 """
@@ -9,15 +11,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from config.settings import Settings
 from index.backends import search_mirror
-from index.build import QueryModelMaker, build_index
-from index.encode.embedder import Embedder
-from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.build import EncodesText, QueryModelMaker, build_index
+from index.encode.embedder import Embedder, model_location
+from index.encode.export import (
+    ExportableEmbedder,
+    QueryExportError,
+    cached_export,
+    cached_folder,
+    place_query_model,
+    query_model_for_build,
+)
+from index.encode.onnx_passages import OnnxPassageEncoder
 from index.encode.slot import EmbedderSlot
 from index.errors import PollBusyError
 from index.ingest.canonical import canonical_url
@@ -33,11 +45,8 @@ from index.models import (
     ReadReport,
     SourceProblem,
 )
-from index.store.feeds import FeedStore
-from index.store.files import DataFiles
-from index.store.layout import DataDir
-from index.store.library import Library
-from index.store.locks import exclusive
+from index.store.backend import StateStores
+from index.store.locks import POLL
 from index.store.source_cache import SourceCache
 from index.store.url_cache import UrlCache
 from index.text.passages import PassagePlan
@@ -68,20 +77,65 @@ def read_bounds_from(settings: Settings) -> ReadBounds:
 class Updater:
     """Everything that changes the articles or the index."""
 
-    def __init__(self, settings: Settings, models: EmbedderSlot | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        models: EmbedderSlot | None = None,
+        stores: StateStores | None = None,
+    ) -> None:
         self.settings = settings
         self.models = models or EmbedderSlot(settings.model)
-        self.files = DataFiles(settings.data_dir)
-        self.library = Library(settings.data_dir)
-        self.feeds = FeedStore(settings.data_dir)
+        self.stores = stores or StateStores.open(settings)
+        self.files = self.stores.files
+        self.layout = self.stores.layout()
+        self.library = self.stores.library()
+        self.feeds = self.stores.feeds()
         self.url_cache = UrlCache(settings.data_dir)
+        self._encoder_lock = threading.Lock()
+        self._onnx_passages: OnnxPassageEncoder | None = None
+        self._onnx_tried = False
 
     @property
     def embedder(self) -> Embedder:
         """The sentence-transformers model (torch), loaded on first use."""
         return self.models.get()
 
+    @property
+    def passage_encoder(self) -> EncodesText:
+        """What embeds passages: the float32 ONNX export when the cache has it (no torch in
+        this process), else the torch model, which is then exported for the next update."""
+        if self.models.given or not self.settings.onnx_passages:
+            return self.embedder
+        with self._encoder_lock:
+            if not self._onnx_tried:
+                self._onnx_passages = self._open_onnx_passages()
+                self._onnx_tried = True
+        return self._onnx_passages or self.embedder
+
+    def _cached_export(self) -> Path | None:
+        model = self.settings.model
+        return cached_folder(model, model_location(model), self.files.query_models)
+
+    def _open_onnx_passages(self) -> OnnxPassageEncoder | None:
+        cache = self.files.query_models
+        folder = self._cached_export()
+        if folder is None:
+            embedder = self.embedder
+            if not isinstance(embedder, ExportableEmbedder):
+                return None
+            try:
+                folder = cached_export(embedder, cache)
+            except QueryExportError as exc:
+                log.info("passages are embedded with torch: %s", exc)
+                return None
+        return OnnxPassageEncoder(folder)
+
     def _query_model_maker(self) -> QueryModelMaker | None:
+        cached = None if self.models.given else self._cached_export()
+        if cached is not None:
+            # Placed from the cache: the torch model is not needed, nor loaded.
+            model = self.settings.model
+            return lambda build: place_query_model(cached, model, build)
         embedder = self.embedder
         if not isinstance(embedder, ExportableEmbedder):
             return None
@@ -155,7 +209,7 @@ class Updater:
     ) -> BuildReport:
         # The lock is taken before reading, so a second build says "busy" at once instead of
         # after fetching every source.
-        with DataDir(self.settings.data_dir).build_lock():
+        with self.layout.build_lock():
             report = self.read(sources)
             return self.build_from(report.articles, report, progress, lock_held=True)
 
@@ -169,7 +223,7 @@ class Updater:
         report = build_index(
             self.settings.data_dir,
             articles,
-            self.embedder,
+            self.passage_encoder,
             plan_from(self.settings),
             batch_size=self.settings.batch_size,
             problems=read_report.problems if read_report else (),
@@ -177,6 +231,7 @@ class Updater:
             lock_held=lock_held,
             query_model=self._query_model_maker(),
             approximate_from=self.settings.approximate_from or None,
+            layout=self.layout,
             mirror=search_mirror(self.settings),
         )
         if not report.up_to_date:
@@ -186,6 +241,7 @@ class Updater:
                 self.settings.data_dir,
                 approximate_from=self.settings.approximate_from or None,
                 lock_held=lock_held,
+                layout=self.layout,
                 mirror=search_mirror(self.settings),
             )
         return report
@@ -246,7 +302,7 @@ class Updater:
         from index.poll import FeedPoller, PollPolicy
 
         # One poll at a time per data directory, across processes (the worker and cron).
-        with exclusive(self.files.poll_lock, PollBusyError):
+        with self.layout.locks.exclusive(POLL, PollBusyError):
             self._follow_settings_feeds()
             s = self.settings
             poller = FeedPoller(

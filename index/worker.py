@@ -24,8 +24,7 @@ from config.settings import Settings
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
 from index.models import Progress
-from index.store.jobs import Job, JobKind, SqliteJobQueue
-from index.store.layout import DataDir
+from index.store.jobs import Job, JobKind, JobQueue
 from index.updating import Updater
 
 log = logging.getLogger(__name__)
@@ -51,14 +50,14 @@ class Worker:
         self,
         settings: Settings,
         updater: Updater | None = None,
-        queue: SqliteJobQueue | None = None,
+        queue: JobQueue | None = None,
         *,
         lease: float = LEASE_SECONDS,
         feed_check: float = FEED_CHECK_SECONDS,
     ) -> None:
         self.settings = settings
         self.updater = updater or Updater(settings)
-        self.queue = queue or SqliteJobQueue(self.updater.files.jobs)
+        self.queue = queue or self.updater.stores.jobs()
         self.name = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease = lease
         self.feed_check = feed_check
@@ -209,7 +208,7 @@ class Worker:
     def _first_index(self) -> None:
         """A data directory without an index gets one over the shared sources (first run)."""
         try:
-            DataDir(self.settings.data_dir).current()
+            self.updater.layout.current()
         except IndexMissingError:
             log.info("no index yet: building it from %s", self.settings.sources)
             self.updater.rebuild()
@@ -220,7 +219,7 @@ class _Heartbeat:
     embedding step does not lose the job; progress is written when it changes, at most every
     PROGRESS_SECONDS, the lease at least every third of its length."""
 
-    def __init__(self, queue: SqliteJobQueue, job_id: int, worker: str, lease: float) -> None:
+    def __init__(self, queue: JobQueue, job_id: int, worker: str, lease: float) -> None:
         self.queue = queue
         self.job_id = job_id
         self.worker = worker

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -42,6 +42,7 @@ class ArticleBot(commands.Bot):
         *,
         guild_ready_timeout: float = 2.0,
         progress_interval: float = 1.5,
+        **shard_options: Any,
     ) -> None:
         # The bot has no voice features: no warnings at every start about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -55,6 +56,7 @@ class ArticleBot(commands.Bot):
             tree_cls=ArticleTree,
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
+            **shard_options,
         )
         self.settings = settings
         self._engine = engine
@@ -71,6 +73,16 @@ class ArticleBot(commands.Bot):
     @property
     def answers(self) -> AnswerPipeline:
         return AnswerPipeline(self.engine)
+
+    @property
+    def sharded(self) -> bool:
+        """Whether this process runs some of the bot's shards beside other processes."""
+        return False
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether Discord sends this server's events (None: DMs) to this process: always,
+        unsharded."""
+        return True
 
     def attach_engine(self, engine: AnsweringEngine) -> None:
         """Give the bot its engine; `serve` logs in first, so a bad token fails before the

@@ -22,6 +22,7 @@ import discord
 import yarl
 
 from bot.discord_app.client import ArticleBot
+from bot.discord_app.shards import bot_for
 from bot.discord_app.sync import sync_tree
 from config.settings import Settings
 from index.engine import AnsweringEngine
@@ -100,7 +101,7 @@ async def sync_once(settings: Settings, guild_id: int | None, clear: bool) -> st
 async def serve(settings: Settings) -> int:
     point_discord_at(settings)
     stop = _stop_on_signals()
-    async with ArticleBot(settings) as bot:
+    async with bot_for(settings) as bot:
         await bot.login(settings.discord_token or "")
         halt = threading.Event()
         loading = asyncio.to_thread(_load_engine, settings, halt)

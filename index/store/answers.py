@@ -1,8 +1,10 @@
 """Answers that were sent, with the hits each page showed, so that buttons pressed on them
 later (after a restart too) can page, show context and take votes.
 
-Kept in `answers.sqlite` in the data directory; answers older than the retention are
-forgotten when a new one is stored.
+The contract, and its SQLite implementation (`answers.sqlite` in the data directory); the
+PostgreSQL one, which lets a button pressed in one process find an answer another process
+gave, is `index/store/pg/answers.py`. Answers older than the retention are forgotten when a
+new one is stored, and unknown when asked for.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from index.errors import UnknownAnswerError
 from index.models import AnswerRecord, SearchFilters, ShownHit, Sort
@@ -56,7 +59,14 @@ def new_answer_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-class AnswerStore:
+class AnswerStore(Protocol):
+    def add(self, record: AnswerRecord) -> None: ...
+    def set_page(self, answer_id: str, page: int, hits: Sequence[ShownHit]) -> None: ...
+    def get(self, answer_id: str) -> AnswerRecord: ...
+    def close(self) -> None: ...
+
+
+class SqliteAnswerStore:
     def __init__(self, data_dir: Path, retention_days: float) -> None:
         self._db = StateDb(data_dir / ANSWERS_NAME, _SCHEMA)
         self.retention = retention_days * 86400
@@ -83,7 +93,7 @@ class AnswerStore:
                     int(record.private),
                     record.created_at,
                     int(record.matched),
-                    _filters_json(record.filters),
+                    filters_json(record.filters),
                 ),
             )
             for page, hits in enumerate(record.pages):
@@ -133,11 +143,11 @@ class AnswerStore:
             created_at=float(str(created)),
             matched=bool(matched),
             pages=tuple(tuple(pages.get(p, ())) for p in range(count)),
-            filters=_filters_from(filters),
+            filters=filters_from(filters),
         )
 
 
-def _filters_json(filters: SearchFilters | None) -> str | None:
+def filters_json(filters: SearchFilters | None) -> str | None:
     if filters is None:
         return None
 
@@ -155,7 +165,7 @@ def _filters_json(filters: SearchFilters | None) -> str | None:
     )
 
 
-def _filters_from(stored: object) -> SearchFilters | None:
+def filters_from(stored: object) -> SearchFilters | None:
     if stored is None:
         return None
     record = json.loads(str(stored))

@@ -3,12 +3,16 @@ server) in `feedback.sqlite` in the data directory.
 
 A member has one vote per answer, which a later press replaces. The demotion rule counts
 distinct members of the scope whose current vote on any answer quoting the passage is down.
+
+The contract, and its SQLite implementation; the PostgreSQL one is
+`index/store/pg/feedback.py`.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Protocol
 
 from index.models import NoMatchQuestion, PassageFeedback, ShownHit, VoteOutcome
 from index.store.statedb import StateDb
@@ -41,7 +45,20 @@ CREATE INDEX IF NOT EXISTS no_match_by_scope ON no_match(scope, id);
 """
 
 
-class FeedbackStore:
+class FeedbackStore(Protocol):
+    def vote(
+        self, scope: str, answer_id: str, hit: ShownHit, member: str, value: int, threshold: int
+    ) -> VoteOutcome: ...
+    def demoted(self, scope: str, threshold: int) -> frozenset[str]: ...
+    def passages(self, scope: str, threshold: int, limit: int) -> list[PassageFeedback]: ...
+    def clear(self, scope: str, passage_id: str) -> int: ...
+    def log_no_match(self, scope: str, question: str) -> None: ...
+    def no_match(self, scope: str, limit: int) -> list[NoMatchQuestion]: ...
+    def scopes(self) -> list[str]: ...
+    def close(self) -> None: ...
+
+
+class SqliteFeedbackStore:
     def __init__(self, data_dir: Path) -> None:
         self._db = StateDb(data_dir / FEEDBACK_NAME, _SCHEMA)
 

@@ -11,6 +11,9 @@ state outlives the process. Feed articles are kept apart from the articles admin
 (`library/`): retention prunes only these. Canonical URLs already seen in a collection are
 remembered beyond their article's retention, so a pruned story still in its feed is not added
 again.
+
+The contract (`FeedStore`) and its SQLite implementation; the PostgreSQL one is
+`index/store/pg/feeds.py`. The same contract tests run against both.
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from index.errors import InputError
 from index.ingest.canonical import canonical_url
 from index.models import SHARED_COLLECTION, Article, ArticleRef, FeedInfo, ParsedArticle, Span
+from index.store.library import record_of
 from index.text.minhash import PERMUTATIONS, from_bytes, to_bytes
 
 FEEDS_NAME = "feeds.sqlite"
@@ -145,7 +149,66 @@ class StoredArticle:
     urls: tuple[str, ...]
 
 
-class FeedStore:
+class FeedStore(Protocol):
+    def add_feed(
+        self, collection: str, url: str, title: str | None, channel_id: int | None, now: datetime
+    ) -> FeedRow: ...
+    def ensure_feeds(self, collection: str, urls: Sequence[str], now: datetime) -> None: ...
+    def find_feed(self, collection: str, key: str) -> FeedRow: ...
+    def remove_feed(self, feed: FeedRow) -> int: ...
+    def feeds(self, collection: str | None = None) -> list[FeedRow]: ...
+    def due(self, collection: str | None, now: datetime, force: bool) -> list[Subscription]: ...
+    def followers(self, feed: Subscription) -> list[FeedRow]: ...
+    def record_success(
+        self,
+        feed: Subscription,
+        *,
+        title: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        now: datetime,
+        next_poll: datetime,
+    ) -> None: ...
+    def record_failure(
+        self, feed: Subscription, error: str, now: datetime, next_poll: datetime
+    ) -> None: ...
+    def info(self, feed: FeedRow) -> FeedInfo: ...
+    def known(self, collection: str, urls: Sequence[str]) -> str | None: ...
+    def mark_seen(
+        self, collection: str, urls: Sequence[str], article_id: str | None, now: datetime
+    ) -> None: ...
+    def stored(self, urls: Sequence[str]) -> StoredArticle | None: ...
+    def article(self, collection: str, article_id: str) -> Article | None: ...
+    def has_source(self, collection: str, article_id: str, feed_id: int) -> bool: ...
+    def signatures(self, collection: str) -> Signatures: ...
+    def add_article(
+        self,
+        parsed: ParsedArticle,
+        feed_id: int,
+        from_summary: bool,
+        signature: np.ndarray,
+        urls: Sequence[str],
+        now: datetime,
+    ) -> None: ...
+    def add_alternate(
+        self,
+        collection: str,
+        article_id: str,
+        copy: Article,
+        feed_id: int,
+        urls: Sequence[str],
+        now: datetime,
+    ) -> None: ...
+    def articles(self, collection: str | None = None) -> list[ParsedArticle]: ...
+    def article_count(self, collection: str) -> int: ...
+    def stored_count(self) -> int: ...
+    def collections(self) -> list[str]: ...
+    def prune(
+        self, collection: str, max_age_days: float, max_articles: int, now: datetime
+    ) -> int: ...
+
+
+class SqliteFeedStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / FEEDS_NAME
         self._created = False
@@ -183,7 +246,7 @@ class FeedStore:
             try:
                 conn.execute(
                     "INSERT INTO follows VALUES (?,?,?,?)",
-                    (collection, feed_id, channel_id, _iso(now)),
+                    (collection, feed_id, channel_id, iso(now)),
                 )
             except sqlite3.IntegrityError:
                 raise InputError(f"{url} is already followed here") from None
@@ -202,7 +265,7 @@ class FeedStore:
                     feed_id = _subscribe(conn, canonical_url(url), None, now)
                     conn.execute(
                         "INSERT INTO follows VALUES (?,?,?,?)",
-                        (collection, feed_id, None, _iso(now)),
+                        (collection, feed_id, None, iso(now)),
                     )
 
     def find_feed(self, collection: str, key: str) -> FeedRow:
@@ -268,7 +331,7 @@ class FeedStore:
                 _SUBSCRIPTION_COLUMNS + " WHERE id IN (SELECT feed_id FROM follows "
                 "WHERE ? IS NULL OR collection = ?) "
                 "AND (? OR next_poll IS NULL OR next_poll <= ?) ORDER BY id",
-                (collection, collection, force, _iso(now)),
+                (collection, collection, force, iso(now)),
             ).fetchall()
         return [Subscription(*r) for r in rows]
 
@@ -294,7 +357,7 @@ class FeedStore:
             conn.execute(
                 "UPDATE feeds SET title = COALESCE(?, title), etag = ?, last_modified = ?, "
                 "last_poll = ?, next_poll = ?, errors = 0, last_error = NULL WHERE id = ?",
-                (title, etag, last_modified, _iso(now), _iso(next_poll), feed.id),
+                (title, etag, last_modified, iso(now), iso(next_poll), feed.id),
             )
 
     def record_failure(
@@ -304,7 +367,7 @@ class FeedStore:
             conn.execute(
                 "UPDATE feeds SET last_poll = ?, next_poll = ?, errors = errors + 1, "
                 "last_error = ? WHERE id = ?",
-                (_iso(now), _iso(next_poll), error, feed.id),
+                (iso(now), iso(next_poll), error, feed.id),
             )
 
     def info(self, feed: FeedRow) -> FeedInfo:
@@ -376,7 +439,7 @@ class FeedStore:
                 "SELECT url FROM article_urls WHERE article_id = ? ORDER BY url", (row[0],)
             ).fetchall()
         return StoredArticle(
-            _article(json.loads(row[2])),
+            article_of(json.loads(row[2])),
             bool(row[1]),
             from_bytes(row[3]),
             tuple(str(u) for (u,) in links),
@@ -391,7 +454,7 @@ class FeedStore:
             ).fetchone()
         if row is None:
             return None
-        return replace(_article(json.loads(row[0])).article, collection=collection)
+        return replace(article_of(json.loads(row[0])).article, collection=collection)
 
     def has_source(self, collection: str, article_id: str, feed_id: int) -> bool:
         """Whether `feed_id` brought the article, or is one of its other sources already."""
@@ -427,17 +490,13 @@ class FeedStore:
         """Make the article a member of its collection; it is stored once, by the first
         collection that takes it."""
         a = parsed.article
-        record = {
-            **asdict(a),
-            "excluded": [[s.start, s.end] for s in parsed.excluded],
-            "origin": parsed.origin,
-        }
+        record = record_of(parsed)
         with self._connect() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO articles VALUES (?,?,?,?,?)",
                 (
                     a.id,
-                    _iso(now),
+                    iso(now),
                     int(from_summary),
                     json.dumps(record, ensure_ascii=False),
                     to_bytes(signature),
@@ -449,7 +508,7 @@ class FeedStore:
             )
             conn.execute(
                 "INSERT OR REPLACE INTO members VALUES (?,?,?,?,?)",
-                (a.collection, a.id, feed_id, _iso(now), a.date),
+                (a.collection, a.id, feed_id, iso(now), a.date),
             )
             _mark(conn, a.collection, urls, a.id, now)
 
@@ -500,7 +559,7 @@ class FeedStore:
             )
         out = []
         for coll, article_id, raw in rows:
-            parsed = _article(json.loads(raw))
+            parsed = article_of(json.loads(raw))
             out.append(
                 replace(
                     parsed,
@@ -538,7 +597,7 @@ class FeedStore:
         with self._connect() as conn:
             removed = 0
             if max_age_days > 0:
-                cutoff = _iso(now - timedelta(days=max_age_days))
+                cutoff = iso(now - timedelta(days=max_age_days))
                 removed += conn.execute(
                     "DELETE FROM members WHERE collection = ? AND added_at < ?",
                     (collection, cutoff),
@@ -554,7 +613,7 @@ class FeedStore:
                 _drop_orphans(conn, collection)
             if max_age_days > 0:
                 # Remembered twice as long as articles are kept: by then feeds have moved on.
-                forget = _iso(now - timedelta(days=2 * max_age_days))
+                forget = iso(now - timedelta(days=2 * max_age_days))
                 conn.execute(
                     "DELETE FROM seen WHERE collection = ? AND seen_at < ?", (collection, forget)
                 )
@@ -589,13 +648,13 @@ def _subscribe(conn: sqlite3.Connection, url: str, title: str | None, now: datet
     if row is None:
         cursor = conn.execute(
             "INSERT INTO feeds (url, title, added_at, next_poll) VALUES (?,?,?,?)",
-            (url, title, _iso(now), _iso(now)),
+            (url, title, iso(now), iso(now)),
         )
         return int(cursor.lastrowid or 0)
     conn.execute(
         "UPDATE feeds SET title = COALESCE(title, ?), etag = NULL, last_modified = NULL, "
         "next_poll = MIN(COALESCE(next_poll, ?), ?) WHERE id = ?",
-        (title, _iso(now), _iso(now), row[0]),
+        (title, iso(now), iso(now), row[0]),
     )
     return int(row[0])
 
@@ -727,7 +786,7 @@ def _from_per_collection(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE old_{table}")
 
 
-def _article(record: dict[str, object]) -> ParsedArticle:
+def article_of(record: dict[str, object]) -> ParsedArticle:
     excluded = tuple(Span(s, e) for s, e in record.pop("excluded"))  # type: ignore[attr-defined]
     origin = str(record.pop("origin"))
     return ParsedArticle(Article(**record), excluded, origin)  # type: ignore[arg-type]
@@ -742,9 +801,9 @@ def _mark(
 ) -> None:
     conn.executemany(
         "INSERT OR REPLACE INTO seen VALUES (?,?,?,?)",
-        [(collection, u, article_id, _iso(now)) for u in urls],
+        [(collection, u, article_id, iso(now)) for u in urls],
     )
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")

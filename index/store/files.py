@@ -14,6 +14,11 @@ data/
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
   milvus.json                  which state Milvus holds (index/store/milvus/mirror.py)
+  slots.sqlite                 starts spaced across processes (the shards' IDENTIFYs)
+
+The locks are `index/store/locks.py`'s (`.<name>.lock`). With ARTICLEBOT_DATABASE_URL set, the
+pointer, the locks, the library and the SQLite files but the two caches are in PostgreSQL
+instead (`index/store/backend.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from index.encode.export import CACHE_DIR
 from index.store.answers import ANSWERS_NAME
 from index.store.feedback import FEEDBACK_NAME
 from index.store.feeds import FEEDS_NAME
-from index.store.layout import BUILD_LOCK_NAME, CURRENT_NAME
+from index.store.slots import SLOTS_NAME
 from index.store.source_cache import SOURCE_CACHE_NAME
 from index.store.url_cache import URL_CACHE_NAME
 
@@ -35,18 +40,6 @@ JOBS_NAME = "jobs.sqlite"
 @dataclass(frozen=True, slots=True)
 class DataFiles:
     root: Path
-
-    @property
-    def current(self) -> Path:
-        return self.root / CURRENT_NAME
-
-    @property
-    def build_lock(self) -> Path:
-        return self.root / BUILD_LOCK_NAME
-
-    @property
-    def poll_lock(self) -> Path:
-        return self.root / ".feeds.lock"
 
     @property
     def poll_pending(self) -> Path:
@@ -83,3 +76,7 @@ class DataFiles:
     @property
     def jobs(self) -> Path:
         return self.root / JOBS_NAME
+
+    @property
+    def slots(self) -> Path:
+        return self.root / SLOTS_NAME

@@ -1,7 +1,8 @@
 """The durable job queue between the answering process and the worker, and the headlines
-the worker found for the bot to post. SQLite in the data directory (`jobs.sqlite`).
+the worker found for the bot to post: the contract, and its SQLite implementation in the data
+directory (`jobs.sqlite`); the PostgreSQL one is `index/store/pg/jobs.py`.
 
-The contract (what a PostgreSQL queue must also do, e.g. with `FOR UPDATE SKIP LOCKED`):
+The contract (tests/unit/store/test_jobs.py runs it against both):
 - `submit` stores a job as `queued` and returns it; a kind in `JOINABLE` joins a job of the
   same kind and parameters that is still queued instead of queueing a second one; a kind in
   `ONE_AT_A_TIME` is refused with `BuildBusyError` while one is queued or running.
@@ -12,6 +13,12 @@ The contract (what a PostgreSQL queue must also do, e.g. with `FOR UPDATE SKIP L
   with `finish` (a JSON result) or `fail` (a message for the user); a worker that lost its
   lease can no longer change the job.
 - States only move queued → running → done | failed (running → running on a re-claim).
+- Two workers claiming at once never get the same job.
+
+Headlines are posted once by whichever bot process holds the channel's server: it claims one
+with `claim_headline` (atomic: one claimant at a time, for `lease` seconds), posts it, then
+`mark_posted`. A claimant that dies before marking leaves a lease that runs out, and the
+headline is offered again; `unposted_headlines` lists those neither posted nor under a claim.
 """
 
 from __future__ import annotations
@@ -50,7 +57,9 @@ CREATE TABLE IF NOT EXISTS headlines (
     channel_id INTEGER NOT NULL,
     body TEXT NOT NULL,
     created_at REAL NOT NULL,
-    posted_at REAL
+    posted_at REAL,
+    claimed_by TEXT,
+    claim_until REAL
 );
 CREATE INDEX IF NOT EXISTS headlines_unposted ON headlines (posted_at, id);
 """
@@ -110,6 +119,7 @@ class JobQueue(Protocol):
     ) -> Job: ...
     def get(self, job_id: int) -> Job: ...
     def ahead_of(self, job_id: int) -> int: ...
+    def busy(self) -> bool: ...
     def claim(self, worker: str, lease: float) -> Job | None: ...
     def payload(self, job_id: int) -> bytes | None: ...
     def heartbeat(self, job_id: int, worker: str, lease: float, progress: str | None) -> bool: ...
@@ -118,6 +128,7 @@ class JobQueue(Protocol):
     def release(self, job_id: int, worker: str) -> bool: ...
     def add_headline(self, channel_id: int, body: dict[str, Any]) -> None: ...
     def unposted_headlines(self, limit: int) -> list[Headline]: ...
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool: ...
     def mark_posted(self, headline_id: int) -> None: ...
 
 
@@ -125,6 +136,15 @@ class SqliteJobQueue:
     def __init__(self, path: Path, clock: Any = time.time) -> None:
         self.db = StateDb(path, SCHEMA)
         self._clock = clock
+        self._add_claim_columns()
+
+    def _add_claim_columns(self) -> None:
+        """A queue written before headlines were claimed gets the claim's columns."""
+        columns = {str(row[1]) for row in self.db.query("PRAGMA table_info(headlines)")}
+        with self.db.transaction() as conn:
+            for name, kind in (("claimed_by", "TEXT"), ("claim_until", "REAL")):
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE headlines ADD COLUMN {name} {kind}")
 
     def submit(self, kind: JobKind, params: dict[str, Any], payload: bytes | None = None) -> Job:
         encoded = json.dumps(params, sort_keys=True)
@@ -154,10 +174,10 @@ class SqliteJobQueue:
             return self._get(conn, int(cursor.lastrowid or 0))
 
     def get(self, job_id: int) -> Job:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        rows = self.db.query(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         if not rows:
             raise KeyError(job_id)
-        return _job(rows[0])
+        return job_of(rows[0])
 
     def ahead_of(self, job_id: int) -> int:
         """How many unfinished jobs come before this one."""
@@ -166,6 +186,15 @@ class SqliteJobQueue:
             (job_id, JobState.QUEUED.value, JobState.RUNNING.value),
         )
         return int(rows[0][0])  # type: ignore[call-overload]
+
+    def busy(self) -> bool:
+        """Whether an update is queued or running."""
+        return bool(
+            self.db.query(
+                "SELECT 1 FROM jobs WHERE state IN (?, ?) LIMIT 1",
+                (JobState.QUEUED.value, JobState.RUNNING.value),
+            )
+        )
 
     def claim(self, worker: str, lease: float) -> Job | None:
         now = self._clock()
@@ -252,10 +281,22 @@ class SqliteJobQueue:
     def unposted_headlines(self, limit: int) -> list[Headline]:
         rows = self.db.query(
             "SELECT id, channel_id, body FROM headlines WHERE posted_at IS NULL "
-            "ORDER BY id LIMIT ?",
-            (limit,),
+            "AND (claim_until IS NULL OR claim_until < ?) ORDER BY id LIMIT ?",
+            (self._clock(), limit),
         )
         return [Headline(int(r[0]), int(r[1]), json.loads(str(r[2]))) for r in rows]  # type: ignore[call-overload]
+
+    def claim_headline(self, headline_id: int, claimant: str, lease: float) -> bool:
+        """Whether `claimant` now holds the headline to post it: not posted, and no one
+        else's claim is running."""
+        now = self._clock()
+        with self.db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE headlines SET claimed_by = ?, claim_until = ? WHERE id = ? "
+                "AND posted_at IS NULL AND (claim_until IS NULL OR claim_until < ?)",
+                (claimant, now + lease, headline_id, now),
+            )
+            return cursor.rowcount == 1
 
     def mark_posted(self, headline_id: int) -> None:
         with self.db.transaction() as conn:
@@ -265,14 +306,14 @@ class SqliteJobQueue:
 
     @staticmethod
     def _get(conn: Any, job_id: int) -> Job:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row)
+        row = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_of(row)
 
 
-_COLUMNS = "id, kind, params, state, progress, result, error, attempts, created_at"
+JOB_COLUMNS = "id, kind, params, state, progress, result, error, attempts, created_at"
 
 
-def _job(row: Any) -> Job:
+def job_of(row: Any) -> Job:
     return Job(
         id=int(row[0]),
         kind=JobKind(row[1]),

@@ -7,43 +7,47 @@
       .build.lock          held while a build runs
 
 A build writes a whole generation aside, renames it into place, then replaces CURRENT. A crash
-at any point leaves CURRENT naming the previous, complete generation.
+at any point leaves CURRENT naming the previous, complete generation. With PostgreSQL the
+pointer is a row of the database instead of the file, and the build lock an advisory lock
+(`index/store/backend.py` gives the data directory both); the folders stay here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from index.errors import BuildBusyError, IndexCorruptError, IndexMissingError
-from index.store.locks import exclusive
+from index.store.locks import BUILD, FileLocks, Locks
+from index.store.pointer import CURRENT_NAME, FilePointer, IndexPointer, fsync_dir
 
-CURRENT_NAME = "CURRENT"
-BUILD_LOCK_NAME = ".build.lock"
 STORE_NAME = "articles.sqlite"
 VECTORS_NAME = "vectors.faiss"
 LEXICAL_NAME = "lexical"
 
 
 class DataDir:
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, pointer: IndexPointer | None = None, locks: Locks | None = None
+    ) -> None:
         self.root = root
+        self.pointer = pointer or FilePointer(root)
+        self.locks = locks or FileLocks(root)
 
     def current(self) -> Path:
         """The live generation folder; an error naming what to run when there is none."""
-        pointer = self.root / CURRENT_NAME
-        try:
-            name = pointer.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise IndexMissingError(self.root) from None
+        name = self.pointer.read()
+        if name is None:
+            raise IndexMissingError(self.root)
         folder = self.root / name
         if not name or "/" in name or not folder.is_dir():
-            raise IndexCorruptError(pointer, f"it names a missing index folder {name!r}")
+            raise IndexCorruptError(
+                self.root / CURRENT_NAME, f"it names a missing index folder {name!r}"
+            )
         return folder
 
     def current_or_none(self) -> Path | None:
@@ -52,11 +56,9 @@ class DataDir:
         except (IndexMissingError, IndexCorruptError):
             return None
 
-    @contextlib.contextmanager
-    def build_lock(self) -> Iterator[None]:
+    def build_lock(self) -> AbstractContextManager[None]:
         """One build at a time per data directory, across processes."""
-        with exclusive(self.root / BUILD_LOCK_NAME, BuildBusyError):
-            yield
+        return self.locks.exclusive(BUILD, BuildBusyError)
 
     def new_build_folder(self) -> Path:
         for stale in self.root.glob(".build-*"):
@@ -72,26 +74,13 @@ class DataDir:
         final = self.root / name
         build.rename(final)
         previous = self.current_or_none()
-        tmp = self.root / f".{CURRENT_NAME}.{secrets.token_hex(4)}"
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.root / CURRENT_NAME)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
+        self.pointer.write(name)
         keep = {final.name} | ({previous.name} if previous else set())
         for old in self.root.glob("gen-*"):
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
         return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(folder: Path) -> None:
@@ -100,4 +89,4 @@ def fsync_tree(folder: Path) -> None:
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
     for sub in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
-        _fsync_dir(sub)
+        fsync_dir(sub)

@@ -56,6 +56,22 @@ Test-facing API (every wait takes a ``timeout`` and raises :class:`WaitTimeout`)
     fake.messages(channel.id), fake.bot_messages(channel.id)
 
     await fake.drop_gateway(code=4000)      # or request_reconnect() (op 7), invalidate_session()
+
+Sharding (``FakeDiscord(shards=2, max_concurrency=1)``; ``GET /gateway/bot`` reports both)::
+
+    guild = fake.add_guild("B", owner_id=user.id, shard=(1, 2))  # an id Discord routes to shard 1
+    FakeDiscord.shard_for(guild.id, 2)       # (guild_id >> 22) % shard_count; DMs: 0
+    await fake.wait_until_identified(timeout=10, shard_id=1)
+    await fake.wait_until_disconnected(timeout=10, shard_id=0)
+    fake.live_shards()                      # {shard id: shard count} of the live sessions
+    fake.identified, fake.refused_identifies   # IdentifyRecord(shard_id, shard_count, at, ...)
+
+An IDENTIFY carries ``shard: [id, count]`` (absent: ``[0, 1]``); each session gets READY with
+its shard's guilds and their GUILD_CREATEs, and every guild event (messages, interactions,
+members, channels) goes to the session of the guild's shard, DMs to shard 0. An IDENTIFY whose
+bucket (``shard_id % max_concurrency``) identified less than 5 s before (``identify_interval``)
+gets op 9 INVALID_SESSION, as on Discord; a shard outside ``0 <= id < count`` closes 4010, too
+few shards for the guilds (2500 a shard) closes 4011.
     how = await fake.wait_until_reconnected(timeout=10)  # "resumed" or "identified"
 
     fake.requests        # list[RecordedRequest]: method, path, route, query, json, headers, files
@@ -117,6 +133,11 @@ T = TypeVar("T")
 
 API_VERSION: Final = 10
 DISCORD_EPOCH_MS: Final = 1_420_070_400_000
+# Discord's session start rules: each rate-limit bucket (shard_id % max_concurrency) may
+# IDENTIFY once per this many seconds; a bot in more guilds than this per shard must shard.
+IDENTIFY_INTERVAL: Final = 5.0
+MAX_GUILDS_PER_SHARD: Final = 2500
+SESSION_STARTS_PER_DAY: Final = 1000
 
 INTENT_GUILDS: Final = 1 << 0
 INTENT_GUILD_MEMBERS: Final = 1 << 1
@@ -282,6 +303,14 @@ class _Snowflakes:
     def next(self) -> int:
         candidate = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
         self._last = max(candidate, self._last + 1)
+        return self._last
+
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose guild Discord routes to ``shard_id`` of ``shard_count``: the
+        shard is ``(id >> 22) % shard_count``, so the timestamp moves on a few milliseconds."""
+        stamp = self.next() >> 22
+        stamp += (shard_id - stamp) % shard_count
+        self._last = max(stamp << 22, self._last)
         return self._last
 
 
@@ -573,6 +602,16 @@ class GatewayFrame:
 
 
 @dataclass(frozen=True)
+class IdentifyRecord:
+    """An IDENTIFY as the fake saw it: which shard, when (loop time), on which connection."""
+
+    shard_id: int
+    shard_count: int
+    at: float
+    connection: int
+
+
+@dataclass(frozen=True)
 class InteractionEvent:
     kind: str
     """dispatch, callback, followup, get_original, edit_original, delete_original, get_message,
@@ -699,6 +738,10 @@ class DiscordWorld:
 class _Session:
     id: str
     intents: int
+    shard_id: int = 0
+    shard_count: int = 1
+    # Its place in the order of IDENTIFYs: the newest session of a guild's shard gets it.
+    started: int = 0
     seq: int = 0
     valid: bool = True
     backlog: list[Json] = field(default_factory=list)
@@ -1060,6 +1103,9 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         ack_deadline: float = 3.0,
         token_lifetime: float = 15 * 60.0,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        identify_interval: float = IDENTIFY_INTERVAL,
     ) -> None:
         enabled = set(privileged_intents)
         unknown = enabled - set(PRIVILEGED_INTENTS)
@@ -1073,6 +1119,16 @@ class FakeDiscord:
         """Seconds from dispatch to the first callback; read when an interaction is created."""
         self.token_lifetime = token_lifetime
         """Seconds an interaction token accepts followups and edits; read at creation."""
+        self.recommended_shards = shards
+        """The shard count ``GET /gateway/bot`` recommends."""
+        self.max_concurrency = max_concurrency
+        """IDENTIFYs allowed per ``identify_interval``, one per bucket shard_id % this."""
+        self.identify_interval = identify_interval
+        self.session_starts_left = SESSION_STARTS_PER_DAY
+        self.identified: list[IdentifyRecord] = []
+        """Every IDENTIFY that started a session, in order."""
+        self.refused_identifies: list[IdentifyRecord] = []
+        """IDENTIFYs answered with INVALID_SESSION for coming too soon in their bucket."""
 
         self._ids = _Snowflakes()
         self._notifier = _Notifier()
@@ -1095,7 +1151,8 @@ class FakeDiscord:
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._bot_message_cursor: dict[int, int] = {}
 
-        self._session: _Session | None = None
+        # The newest session of each shard id (a shard of another count during a re-shard too).
+        self._sessions: dict[int, _Session] = {}
         self._connections: list[_GatewayConnection] = []
         self._connection_numbers = itertools.count(1)
         self._handshakes: list[str] = []
@@ -1190,17 +1247,19 @@ class FakeDiscord:
             role = FakeRole(self._ids.next(), f"{user.name}-role", permissions, len(guild.roles))
             guild.roles[role.id] = role
             role_ids.append(role.id)
-            self._dispatch_live(
+            self._dispatch(
                 "GUILD_ROLE_CREATE",
                 {"guild_id": str(guild.id), "role": role.to_dict()},
-                intent=INTENT_GUILDS,
+                INTENT_GUILDS,
+                guild_id=guild.id,
             )
         member = FakeMember(user, role_ids, _iso(time.time()))
         guild.members[user.id] = member
-        self._dispatch_live(
+        self._dispatch(
             "GUILD_MEMBER_ADD",
             {**member.to_dict(), "guild_id": str(guild.id)},
-            intent=INTENT_GUILD_MEMBERS,
+            INTENT_GUILD_MEMBERS,
+            guild_id=guild.id,
         )
         return member
 
@@ -1210,10 +1269,13 @@ class FakeDiscord:
         *,
         owner_id: int,
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
+        shard: tuple[int, int] | None = None,
     ) -> FakeGuild:
-        """A guild the bot has joined; the owner must be a known user and becomes a member."""
+        """A guild the bot has joined; the owner must be a known user and becomes a member.
+        ``shard=(id, count)`` picks its id so that Discord routes it to that shard."""
         owner = self._user(owner_id)
-        guild = FakeGuild(self._ids.next(), name, owner.id, _iso(time.time()))
+        guild_id = self._ids.next() if shard is None else self._ids.next_on_shard(*shard)
+        guild = FakeGuild(guild_id, name, owner.id, _iso(time.time()))
         guild.roles[guild.id] = FakeRole(guild.id, "@everyone", everyone_permissions)
         bot_role = FakeRole(
             self._ids.next(), self.bot_user.name, self.bot_permissions, 1, True, self.bot_user.id
@@ -1224,11 +1286,10 @@ class FakeDiscord:
         guild.members[self.bot_user.id] = FakeMember(self.bot_user, [bot_role.id], now)
         self._guilds[guild.id] = guild
         self._guild_commands[guild.id] = {}
-        session = self._session
+        session = self._session_for(guild.id)
         if session is not None:
-            self._dispatch_live(
-                "GUILD_CREATE", self._guild_create_payload(guild, session.intents), INTENT_GUILDS
-            )
+            payload = self._guild_create_payload(guild, session.intents)
+            self._dispatch("GUILD_CREATE", payload, INTENT_GUILDS, session=session)
         return guild
 
     def add_channel(self, guild_id: int, name: str) -> FakeChannel:
@@ -1237,7 +1298,9 @@ class FakeDiscord:
         guild.channels[channel.id] = channel
         self._channels[channel.id] = channel
         self._messages[channel.id] = []
-        self._dispatch_live("CHANNEL_CREATE", self._channel_payload(channel), INTENT_GUILDS)
+        self._dispatch(
+            "CHANNEL_CREATE", self._channel_payload(channel), INTENT_GUILDS, guild_id=guild.id
+        )
         return channel
 
     def add_dm_channel(self, user_id: int) -> FakeChannel:
@@ -1341,21 +1404,40 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------- gateway control
 
-    async def wait_until_identified(self, timeout: float = 10.0) -> None:
-        """Wait until a bot session is live (READY and the GUILD_CREATEs queued to it)."""
+    async def wait_until_identified(
+        self, timeout: float = 10.0, *, shard_id: int | None = None
+    ) -> None:
+        """Wait until a bot session (of ``shard_id``, if given) is live (READY and the
+        GUILD_CREATEs queued to it)."""
         await self._notifier.wait_for(
-            lambda: True if self._live_connection() is not None else None,
+            lambda: True if self._live_connection(shard_id) is not None else None,
             timeout,
-            "the bot to identify",
+            "the bot to identify" + ("" if shard_id is None else f" shard {shard_id}"),
         )
 
-    async def wait_until_disconnected(self, timeout: float = 10.0) -> None:
-        """Wait until no bot session is connected (the bot process stopped)."""
+    async def wait_until_disconnected(
+        self, timeout: float = 10.0, *, shard_id: int | None = None
+    ) -> None:
+        """Wait until no bot session (of ``shard_id``, if given) is connected (the bot
+        process stopped)."""
         await self._notifier.wait_for(
-            lambda: True if self._live_connection() is None else None,
+            lambda: True if self._live_connection(shard_id) is None else None,
             timeout,
-            "the bot to disconnect",
+            "the bot to disconnect" + ("" if shard_id is None else f" shard {shard_id}"),
         )
+
+    def live_shards(self) -> dict[int, int]:
+        """Shard id -> shard count of every live session."""
+        return {
+            shard_id: session.shard_count
+            for shard_id, session in sorted(self._sessions.items())
+            if self._live_connection(shard_id) is not None
+        }
+
+    @staticmethod
+    def shard_for(guild_id: int | None, shard_count: int) -> int:
+        """The shard Discord sends a guild's events to; DMs go to shard 0."""
+        return 0 if guild_id is None else (guild_id >> 22) % shard_count
 
     async def wait_until_reconnected(self, timeout: float = 10.0) -> str:
         """After a disruption: wait for a new live session; returns "resumed" or "identified"."""
@@ -1472,8 +1554,7 @@ class FakeDiscord:
         guild = None if channel.guild_id is None else self._guild(channel.guild_id)
         if guild is not None and user.id not in guild.members:
             raise FakeDiscordError(f"{user.name} is not a member of {guild.name}")
-        session = self._session
-        if session is None or not session.valid:
+        if self._session_for(None if guild is None else guild.id) is None:
             raise FakeDiscordError("no bot session: the bot has not identified")
         command, guild_scoped = self._find_command(path[0], guild)
         if guild is not None:
@@ -1566,7 +1647,9 @@ class FakeDiscord:
         for delay in (self.ack_deadline, self.token_lifetime):
             self._timers.append(loop.call_later(delay, self._notifier.notify))
         interaction.timeline.append(InteractionEvent("dispatch", now, 200, payload))
-        sent = self._dispatch("INTERACTION_CREATE", payload)
+        sent = self._dispatch(
+            "INTERACTION_CREATE", payload, guild_id=None if guild is None else guild.id
+        )
         if sent is not None:
             await self._await_sent(sent, timeout)
         return interaction
@@ -1601,8 +1684,7 @@ class FakeDiscord:
         guild = None if channel.guild_id is None else self._guild(channel.guild_id)
         if guild is not None and user.id not in guild.members:
             raise FakeDiscordError(f"{user.name} is not a member of {guild.name}")
-        session = self._session
-        if session is None or not session.valid:
+        if self._session_for(None if guild is None else guild.id) is None:
             raise FakeDiscordError("no bot session: the bot has not identified")
         data: Json = {"custom_id": custom_id, "component_type": COMPONENT_BUTTON}
         return await self._start_interaction(
@@ -1724,17 +1806,31 @@ class FakeDiscord:
                 return message
         return None
 
-    def _live_connection(self) -> _GatewayConnection | None:
-        session = self._session
-        if session is None or not session.valid or session.connection is None:
-            return None
-        return session.connection if session.connection.live else None
+    def _live_connection(self, shard_id: int | None = None) -> _GatewayConnection | None:
+        """The live connection of ``shard_id``'s session; without one, of the lowest shard
+        that has one."""
+        shards = sorted(self._sessions) if shard_id is None else [shard_id]
+        for shard in shards:
+            session = self._sessions.get(shard)
+            if session is None or not session.valid or session.connection is None:
+                continue
+            if session.connection.live:
+                return session.connection
+        return None
 
     def _require_live_connection(self) -> _GatewayConnection:
         connection = self._live_connection()
         if connection is None:
             raise FakeDiscordError("no live gateway connection")
         return connection
+
+    def _session_for(self, guild_id: int | None) -> _Session | None:
+        """The session that receives the events of ``guild_id`` (None: DMs), newest first
+        when sessions of two shard counts overlap (a re-shard in progress)."""
+        for session in sorted(self._sessions.values(), key=lambda s: s.started, reverse=True):
+            if session.valid and session.shard_id == self.shard_for(guild_id, session.shard_count):
+                return session
+        return None
 
     async def _await_sent(self, future: asyncio.Future[bool], timeout: float) -> bool:
         try:
@@ -2001,7 +2097,7 @@ class FakeDiscord:
             "v": API_VERSION,
             "user_settings": {},
             "user": {**self.bot_user.to_dict(), "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self._guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self._guilds_of(session)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -2095,7 +2191,7 @@ class FakeDiscord:
 
     def _visible_to_bot(self, message: FakeMessage, payload: Json) -> Json:
         """Blank what the message-content intent guards, as Discord does for bots without it."""
-        session = self._session
+        session = self._session_for(message.guild_id)
         intents = 0 if session is None else session.intents
         if (
             intents & INTENT_MESSAGE_CONTENT
@@ -2198,10 +2294,17 @@ class FakeDiscord:
     # ----------------------------------------------------------------- internals: dispatch
 
     def _dispatch(
-        self, event: str, data: Json, intent: int | None = None
+        self,
+        event: str,
+        data: Json,
+        intent: int | None = None,
+        *,
+        guild_id: int | None = None,
+        session: _Session | None = None,
     ) -> asyncio.Future[bool] | None:
-        """Queue a DISPATCH in the session (kept for RESUME); returns the send future if live."""
-        session = self._session
+        """Queue a DISPATCH in the session of ``guild_id``'s shard (DMs: shard 0), or in
+        ``session``, kept for RESUME; returns the send future if live."""
+        session = session or self._session_for(guild_id)
         if session is None or not session.valid:
             return None
         if intent is not None and not session.intents & intent:
@@ -2214,17 +2317,12 @@ class FakeDiscord:
             return connection.send(frame)
         return None
 
-    def _dispatch_live(self, event: str, data: Json, intent: int | None = None) -> None:
-        # World building happens before the bot connects in most tests; only a session cares.
-        if self._session is not None:
-            self._dispatch(event, data, intent)
-
     def _dispatch_message(self, event: str, message: FakeMessage) -> asyncio.Future[bool] | None:
         if message.ephemeral:
             return None
         intent = INTENT_DIRECT_MESSAGES if message.guild_id is None else INTENT_GUILD_MESSAGES
         payload = self._visible_to_bot(message, self._message_payload(message, gateway=True))
-        return self._dispatch(event, payload, intent)
+        return self._dispatch(event, payload, intent, guild_id=message.guild_id)
 
     def _log_frame(self, direction: str, payload: Json, connection: int) -> None:
         loop_time = asyncio.get_running_loop().time()
@@ -2301,7 +2399,7 @@ class FakeDiscord:
         elif connection.session is None:
             connection.close(4003, "Not authenticated.")
         elif op == 8 and isinstance(data, dict):
-            self._request_members(data)
+            self._request_members(connection.session, data)
         elif op not in (3, 4):
             connection.close(4001, "Unknown opcode.")
         self._notifier.notify()
@@ -2326,24 +2424,67 @@ class FakeDiscord:
         if intents & privileged & ~enabled:
             connection.close(4014, "Disallowed intent(s).")
             return
-        session = _Session(secrets.token_hex(16), intents)
-        self._session = session
+        shard = data.get("shard", [0, 1])
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
+            connection.close(4010, "Invalid shard.")
+            return
+        shard_id, shard_count = shard
+        if len(self._guilds) > MAX_GUILDS_PER_SHARD * shard_count:
+            connection.close(4011, "Sharding required.")
+            return
+        now = asyncio.get_running_loop().time()
+        record = IdentifyRecord(shard_id, shard_count, now, connection.number)
+        if self._identify_too_soon(record) or self.session_starts_left <= 0:
+            # Discord answers an IDENTIFY over its concurrency limit with INVALID_SESSION.
+            self.refused_identifies.append(record)
+            connection.send({"op": 9, "d": False})
+            return
+        self.identified.append(record)
+        self.session_starts_left -= 1
+        session = _Session(secrets.token_hex(16), intents, shard_id, shard_count)
+        session.started = len(self.identified)
+        self._sessions[shard_id] = session
         session.connection = connection
         connection.session = session
         connection.live = True
-        self._dispatch("READY", self._ready_payload(session, data))
-        for guild in self._guilds.values():
+        self._dispatch("READY", self._ready_payload(session, data), session=session)
+        for guild in self._guilds_of(session):
             self._dispatch(
-                "GUILD_CREATE", self._guild_create_payload(guild, intents), INTENT_GUILDS
+                "GUILD_CREATE",
+                self._guild_create_payload(guild, intents),
+                INTENT_GUILDS,
+                session=session,
             )
         self._handshakes.append("identified")
+
+    def _identify_too_soon(self, record: IdentifyRecord) -> bool:
+        """Whether an earlier IDENTIFY of the same bucket (shard_id % max_concurrency) was
+        less than ``identify_interval`` ago."""
+        bucket = record.shard_id % self.max_concurrency
+        return any(
+            earlier.shard_id % self.max_concurrency == bucket
+            and record.at - earlier.at < self.identify_interval
+            for earlier in self.identified
+        )
+
+    def _guilds_of(self, session: _Session) -> list[FakeGuild]:
+        return [
+            guild
+            for guild in self._guilds.values()
+            if self.shard_for(guild.id, session.shard_count) == session.shard_id
+        ]
 
     def _resume(self, connection: _GatewayConnection, data: Json) -> None:
         if data.get("token") != self.token:
             connection.close(4004, "Authentication failed.")
             return
-        session = self._session
-        if session is None or not session.valid or data.get("session_id") != session.id:
+        session = next((s for s in self._sessions.values() if s.id == data.get("session_id")), None)
+        if session is None or not session.valid:
             connection.send({"op": 9, "d": False})
             return
         seq = data.get("seq") or 0
@@ -2366,7 +2507,7 @@ class FakeDiscord:
         connection.live = True
         self._handshakes.append("resumed")
 
-    def _request_members(self, data: Json) -> None:
+    def _request_members(self, session: _Session, data: Json) -> None:
         guild = self._guilds.get(int(data.get("guild_id") or 0))
         if guild is None:
             return
@@ -2388,7 +2529,7 @@ class FakeDiscord:
         }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
-        self._dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        self._dispatch("GUILD_MEMBERS_CHUNK", chunk, session=session)
 
     # ----------------------------------------------------------------- REST server
 
@@ -2560,8 +2701,19 @@ class FakeDiscord:
         return _json_response({"url": self.gateway_url})
 
     async def _get_gateway_bot(self, request: web.Request) -> web.StreamResponse:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return _json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        limit = {
+            "total": SESSION_STARTS_PER_DAY,
+            "remaining": self.session_starts_left,
+            "reset_after": 86_400_000,
+            "max_concurrency": self.max_concurrency,
+        }
+        return _json_response(
+            {
+                "url": self.gateway_url,
+                "shards": self.recommended_shards,
+                "session_start_limit": limit,
+            }
+        )
 
     def _command_scope(
         self, request: web.Request
@@ -2723,7 +2875,7 @@ class FakeDiscord:
             data: Json = {"id": str(message.id), "channel_id": str(message.channel_id)}
             if message.guild_id is not None:
                 data["guild_id"] = str(message.guild_id)
-            self._dispatch("MESSAGE_DELETE", data, intent)
+            self._dispatch("MESSAGE_DELETE", data, intent, guild_id=message.guild_id)
 
     async def _typing(self, request: web.Request) -> web.StreamResponse:
         self._require_send_permissions(self._rest_channel(request))

@@ -62,11 +62,6 @@ class ProbeBot(discord.Client):
         self.seen: asyncio.Queue[discord.Message] = asyncio.Queue()
         _add_commands(self.tree, self.probe)
 
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        # discord.py sleeps 5 s before every re-IDENTIFY to respect Discord's identify rate
-        # limit; the fake has none, and the tests would only wait.
-        return None
-
     async def on_message(self, message: discord.Message) -> None:
         if self.user is None or message.author.id == self.user.id:
             return

@@ -8,7 +8,12 @@ import pytest
 
 from config import DEFAULT_MODEL, Settings
 from index.encode.embedder import Embedder
-from index.encode.export import ExportableEmbedder, query_model_for_build
+from index.encode.export import (
+    ExportableEmbedder,
+    cached_export,
+    cached_folder,
+    query_model_for_build,
+)
 from index.encode.onnx import QueryModelRecord
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -55,6 +60,14 @@ def shared_model(
     def place(model: ExportableEmbedder, cache: Path, build: Path) -> QueryModelRecord:
         return query_model_for_build(model, query_model_cache, build)
 
+    def export(model: ExportableEmbedder, cache: Path) -> Path:
+        return cached_export(model, query_model_cache)
+
+    def exported(name: str, location: str, cache: Path) -> Path | None:
+        return cached_folder(name, location, query_model_cache)
+
     monkeypatch.setattr("index.encode.slot.Embedder", load)
     monkeypatch.setattr("index.updating.query_model_for_build", place)
+    monkeypatch.setattr("index.updating.cached_export", export)
+    monkeypatch.setattr("index.updating.cached_folder", exported)
     return embedder

@@ -53,6 +53,30 @@ def test_bad_setting_exits_2_with_a_message(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["run", "--shards", "0-3"],
+            "ARTICLEBOT_SHARDS needs ARTICLEBOT_SHARD_COUNT (--shard-count): the total number "
+            "of shards across every process",
+        ),
+        (
+            ["run", "--shards", "2-4", "--shard-count", "4"],
+            "ARTICLEBOT_SHARDS: shard 4 is not below ARTICLEBOT_SHARD_COUNT 4 (shards are "
+            "numbered from 0)",
+        ),
+    ],
+)
+def test_unusable_shards_exit_2_before_connecting(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"articlebot: {message}\n"
+    assert captured.out == ""
+
+
 def test_bad_setting_in_dotenv(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (cli_env / ".env").write_text("ARTICLEBOT_BATCH_SIZE=many\n", encoding="utf-8")
     assert main(["index", "status"]) == 2
@@ -140,6 +164,7 @@ def test_version(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
         (["eval", "ds", "--limit", "-2"], "argument --limit: -2 is not 1 or more"),
         (["eval", "ds", "--articles", "0"], "argument --articles: 0 is not 1 or more"),
         (["sync", "--guild", "0"], "argument --guild: 0 is not 1 or more"),
+        (["run", "--shard-count", "0"], "argument --shard-count: 0 is not 1 or more"),
         (["search"], "search takes a QUESTION or --batch FILE, one of the two"),
         (
             ["search", "q", "--batch", "f"],

@@ -99,6 +99,7 @@ def test_conversions() -> None:
         ("ARTICLEBOT_READ_TIMEOUT", "0"),
         ("ARTICLEBOT_READ_MEMORY_MB", "100"),
         ("ARTICLEBOT_LOG_LEVEL", "chatty"),
+        ("ARTICLEBOT_DATABASE_URL", "mysql://db/articlebot"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -138,6 +139,47 @@ def test_repr_and_str_never_show_the_token(tmp_path: Path) -> None:
         assert "secret-token" not in shown
     assert "discord_token=<set>" in repr(settings)
     assert "discord_token=None" in repr(load_settings({}, env_file=None))
+
+
+def test_shards_name_ranges_of_the_shard_count(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.env"
+    assert load_settings({}, env_file=absent).shard_ids == ()
+    everything = load_settings({"ARTICLEBOT_SHARD_COUNT": "3"}, env_file=absent)
+    assert everything.shard_ids == (0, 1, 2)
+    some = load_settings(
+        {"ARTICLEBOT_SHARDS": "4-5, 0,2", "ARTICLEBOT_SHARD_COUNT": "8"}, env_file=absent
+    )
+    assert some.shard_ids == (0, 2, 4, 5)
+    flags = load_settings({}, env_file=absent, shards="1", shard_count=2)
+    assert (flags.shards, flags.shard_count, flags.shard_ids) == ("1", 2, (1,))
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({"ARTICLEBOT_SHARDS": "0-1"}, "needs ARTICLEBOT_SHARD_COUNT"),
+        ({"ARTICLEBOT_SHARDS": "0-8", "ARTICLEBOT_SHARD_COUNT": "8"}, "shard 8 is not below"),
+        ({"ARTICLEBOT_SHARDS": "one", "ARTICLEBOT_SHARD_COUNT": "8"}, "'one' is not a shard"),
+        ({"ARTICLEBOT_SHARDS": "3-1", "ARTICLEBOT_SHARD_COUNT": "8"}, "'3-1' is not a range"),
+        ({"ARTICLEBOT_SHARDS": ",", "ARTICLEBOT_SHARD_COUNT": "8"}, "names no shard"),
+        ({"ARTICLEBOT_SHARD_COUNT": "-1"}, "ARTICLEBOT_SHARD_COUNT must be"),
+    ],
+)
+def test_unusable_shards_are_refused_by_name(
+    tmp_path: Path, environ: dict[str, str], says: str
+) -> None:
+    with pytest.raises(SettingsError, match=says):
+        load_settings(environ, env_file=tmp_path / "absent.env")
+
+
+def test_the_database_url_is_optional_and_never_shown() -> None:
+    url = "postgresql://bot:hunter2@db.example:5432/articlebot"
+    settings = load_settings({"ARTICLEBOT_DATABASE_URL": url}, env_file=None)
+
+    assert settings.database_url == url
+    assert "hunter2" not in repr(settings) and "database_url=<set>" in repr(settings)
+    assert load_settings({"ARTICLEBOT_DATABASE_URL": ""}, env_file=None).database_url is None
+    assert load_settings({}, env_file=None).database_url is None
 
 
 def test_milvus_uri_is_a_server_address_or_a_lite_file() -> None:

@@ -25,7 +25,7 @@ def _worker(tmp_path: Path) -> tuple[Worker, JobDesk]:
         environ={}, env_file=None, data_dir=tmp_path / "data", sources=[str(sources)]
     )
     updater = Updater(settings, EmbedderSlot(settings.model, HashEmbedder()))
-    return Worker(settings, updater), JobDesk(settings.data_dir)
+    return Worker(settings, updater), JobDesk(updater.stores.jobs())
 
 
 def test_an_upload_job_adds_the_articles_and_builds(tmp_path: Path) -> None:

@@ -1,3 +1,6 @@
+"""Followed feeds and their articles: the contract against SQLite and PostgreSQL, and the
+SQLite file's migration from its per-collection schema."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +13,8 @@ import pytest
 
 from index.errors import InputError
 from index.models import Article, ParsedArticle
-from index.store.feeds import FeedRow, FeedStore
+from index.store.backend import StateStores
+from index.store.feeds import FeedRow, FeedStore, SqliteFeedStore
 from index.text.minhash import signature
 
 NOW = datetime(2024, 7, 21, 8, 0, tzinfo=UTC)
@@ -22,12 +26,12 @@ def _article(n: int, collection: str = "guild:1") -> ParsedArticle:
     return ParsedArticle(Article(url, f"Story {n}", text, url=url, collection=collection))
 
 
-def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+def test_feeds_survive_a_new_store_object_and_are_per_collection(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
 
-    again = FeedStore(tmp_path)
+    again = stores.feeds()
 
     assert [f.url for f in again.feeds("guild:1")] == ["https://news.example/rss"]
     assert again.find_feed("guild:1", str(feed.id)) == feed
@@ -38,8 +42,8 @@ def test_feeds_survive_a_new_store_object_and_are_per_collection(tmp_path: Path)
         again.find_feed("guild:3", str(feed.id))
 
 
-def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+def test_polls_set_the_schedule_errors_and_validators(stores: StateStores) -> None:
+    store = stores.feeds()
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     assert feed.url == "https://news.example/rss"
@@ -53,8 +57,8 @@ def test_polls_set_the_schedule_errors_and_validators(tmp_path: Path) -> None:
     assert (row.title, row.etag, row.errors, row.last_error) == ("News", '"x"', 0, None)
 
 
-def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+def test_articles_alternates_and_seen_urls(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     first = _article(1)
     store.add_article(first, feed.id, False, signature(first.article.text), ["u1", "u1b"], NOW)
@@ -78,8 +82,8 @@ def test_articles_alternates_and_seen_urls(tmp_path: Path) -> None:
     assert store.articles() == []
 
 
-def test_prune_drops_oldest_feed_articles_by_age_then_count(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+def test_prune_drops_oldest_feed_articles_by_age_then_count(stores: StateStores) -> None:
+    store = stores.feeds()
     feed = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     for n in range(5):
         parsed = _article(n)
@@ -102,9 +106,9 @@ def _member(store: FeedStore, feed: FeedRow, n: int, added: datetime = NOW) -> P
 
 
 def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
-    tmp_path: Path,
+    stores: StateStores,
 ) -> None:
-    store = FeedStore(tmp_path)
+    store = stores.feeds()
     one = store.add_feed("guild:1", "https://news.example/rss", "News", 42, NOW)
     two = store.add_feed("guild:2", "https://NEWS.example:443/rss?utm_source=bot#top", None, 7, NOW)
 
@@ -121,8 +125,8 @@ def test_one_subscription_per_canonical_url_each_follower_with_its_channel(
     assert store.find_feed("guild:2", "https://news.example/rss?utm_campaign=x") == two
 
 
-def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> None:
-    store = FeedStore(tmp_path)
+def test_a_new_follower_makes_the_feed_due_and_fetched_whole(stores: StateStores) -> None:
+    store = stores.feeds()
     store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     (feed,) = store.due(None, NOW, force=False)
     later = NOW + timedelta(hours=1)
@@ -138,9 +142,9 @@ def test_a_new_follower_makes_the_feed_due_and_fetched_whole(tmp_path: Path) -> 
 
 
 def test_an_article_of_two_collections_is_stored_once_and_leaves_each_alone(
-    tmp_path: Path,
+    stores: StateStores,
 ) -> None:
-    store = FeedStore(tmp_path)
+    store = stores.feeds()
     one = store.add_feed("guild:1", "https://news.example/rss", None, None, NOW)
     two = store.add_feed("guild:2", "https://news.example/rss", None, None, NOW)
     for n in range(3):
@@ -177,7 +181,7 @@ def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
     with contextlib.closing(sqlite3.connect(tmp_path / "feeds.sqlite")) as conn:
         conn.executescript(dump)
 
-    store = FeedStore(tmp_path)
+    store = SqliteFeedStore(tmp_path)
 
     rows = store.feeds()
     assert [(f.collection, f.id, f.url, f.channel_id) for f in rows] == [
@@ -209,7 +213,7 @@ def test_a_database_of_the_per_collection_schema_is_migrated_keeping_its_data(
     assert [i.items for i in (store.info(f) for f in rows)] == [2, 1, 1, 0]
 
     # Opening it again changes nothing; guild:2 leaving keeps guild:1's articles.
-    again = FeedStore(tmp_path)
+    again = SqliteFeedStore(tmp_path)
     assert again.feeds() == rows
     assert again.remove_feed(rows[2]) == 1
     assert again.stored_count() == 2 and len(again.articles("guild:1")) == 2

@@ -1,4 +1,5 @@
-"""Admin-added articles, kept per collection in the data directory."""
+"""Admin-added articles per collection: the contract against the data directory's files and
+PostgreSQL, and what the files alone must do (safe names, no temporary file left)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from index.errors import InputError
 from index.models import SHARED_COLLECTION, Article, ParsedArticle, Span
-from index.store.library import Library
+from index.store.backend import StateStores
+from index.store.library import FileLibrary
 
 
 def parsed(article_id: str, text: str = "The bridge reopened. Traffic flowed.") -> ParsedArticle:
@@ -19,8 +21,8 @@ def parsed(article_id: str, text: str = "The bridge reopened. Traffic flowed.") 
     )
 
 
-def test_add_list_and_remove_per_collection(tmp_path: Path) -> None:
-    library = Library(tmp_path)
+def test_add_list_and_remove_per_collection(stores: StateStores) -> None:
+    library = stores.library()
     added = library.add("111", [parsed("bridge.txt"), parsed("dam.txt")])
     assert [a.id for a in added] == ["111/bridge.txt", "111/dam.txt"]
     assert all(a.collection == "111" for a in added)
@@ -38,19 +40,19 @@ def test_add_list_and_remove_per_collection(tmp_path: Path) -> None:
     assert [p.article.id for p in library.articles("222")] == ["222/bridge.txt"]
 
 
-def test_articles_survive_a_reload_verbatim(tmp_path: Path) -> None:
+def test_articles_survive_a_reload_verbatim(stores: StateStores) -> None:
     text = "  Odd  spacing\tand “quotes”.\n\nSecond paragraph.  "
-    Library(tmp_path).add("111", [parsed("odd.md", text)])
-    [again] = Library(tmp_path).articles("111")
+    stores.library().add("111", [parsed("odd.md", text)])
+    [again] = stores.library().articles("111")
     assert again.article.text == text
     assert again.article.date == "2024-01-02"
     assert again.excluded == (Span(0, 3),)
     assert again.origin == "upload:odd.md"
-    assert [p.article.id for p in Library(tmp_path).read_all()] == ["111/odd.md"]
+    assert [p.article.id for p in stores.library().read_all()] == ["111/odd.md"]
 
 
-def test_same_id_replaces_and_scoped_ids_are_not_doubled(tmp_path: Path) -> None:
-    library = Library(tmp_path)
+def test_same_id_replaces_and_scoped_ids_are_not_doubled(stores: StateStores) -> None:
+    library = stores.library()
     library.add("111", [parsed("bridge.txt", "First version. Of the text.")])
     library.add("111", [parsed("111/bridge.txt", "Second version. Of the text.")])
     [only] = library.articles("111")
@@ -58,8 +60,8 @@ def test_same_id_replaces_and_scoped_ids_are_not_doubled(tmp_path: Path) -> None
     assert only.article.text == "Second version. Of the text."
 
 
-def test_remove_by_scoped_id_and_unknown_id(tmp_path: Path) -> None:
-    library = Library(tmp_path)
+def test_remove_by_scoped_id_and_unknown_id(stores: StateStores) -> None:
+    library = stores.library()
     library.add("111", [parsed("a.txt"), parsed("b.txt")])
     assert library.remove("111", "111/a.txt").id == "111/a.txt"
     with pytest.raises(InputError, match=r"no article 'a\.txt'"):
@@ -71,8 +73,8 @@ def test_remove_by_scoped_id_and_unknown_id(tmp_path: Path) -> None:
     assert [p.article.id for p in library.articles("222")] == ["222/c.txt"]
 
 
-def test_shared_collection_is_refused(tmp_path: Path) -> None:
-    library = Library(tmp_path)
+def test_shared_collection_is_refused(stores: StateStores, tmp_path: Path) -> None:
+    library = stores.library()
     with pytest.raises(InputError, match="shared collection"):
         library.add(SHARED_COLLECTION, [parsed("a.txt")])
     with pytest.raises(InputError, match="shared collection"):
@@ -83,7 +85,7 @@ def test_shared_collection_is_refused(tmp_path: Path) -> None:
 
 
 def test_collection_names_cannot_escape_the_library_folder(tmp_path: Path) -> None:
-    library = Library(tmp_path / "data")
+    library = FileLibrary(tmp_path / "data")
     library.add("../../outside", [parsed("a.txt")])
     files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert len(files) == 1
@@ -92,7 +94,7 @@ def test_collection_names_cannot_escape_the_library_folder(tmp_path: Path) -> No
 
 
 def test_writes_leave_no_temporary_file(tmp_path: Path) -> None:
-    library = Library(tmp_path)
+    library = FileLibrary(tmp_path)
     library.add("111", [parsed("a.txt")])
     library.remove("111", "a.txt")
     assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["111.jsonl"]
