@@ -57,9 +57,9 @@ from index.query.searcher import (
     RankedFeatures,
     Searcher,
     SearchTuning,
-    _RowFilter,
 )
 from index.store.layout import DataDir
+from index.store.search_backend import RowFilter
 from index.store.vectors import AllowedRows
 
 
@@ -71,12 +71,12 @@ class HidingSearcher(Searcher):
 
     def _rows(
         self, collections: Collection[str] | None, filters: SearchFilters | None
-    ) -> _RowFilter | None:
+    ) -> RowFilter | None:
         scope = super()._rows(collections, filters)
         if self.hidden is None:
             return scope
         mask = ~self.hidden if scope is None else scope.mask & ~self.hidden
-        return _RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
+        return RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
 
     def article_rows(self, article_id: str) -> np.ndarray:
         hidden = np.zeros(len(self.passage_lengths()), dtype=bool)

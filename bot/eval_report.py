@@ -63,7 +63,13 @@ def run_eval(
 
         if no_match:
             indexed = {p.article.id for i, p in enumerate(dataset.articles) if i % 2 == 0}
-            half = Engine(replace(settings, data_dir=Path(tmp) / "half"), engine.embedder)
+            # Its own Milvus collection too, when Milvus is configured: the two indexes differ.
+            half_settings = replace(
+                settings,
+                data_dir=Path(tmp) / "half",
+                milvus_collection=f"{settings.milvus_collection}_half",
+            )
+            half = Engine(half_settings, engine.embedder)
             half.build_from([p for p in dataset.articles if p.article.id in indexed])
             check = decline_check(half.searcher(), indexed, questions)
             print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -107,6 +108,11 @@ class Settings:
     # a postgresql:// URL, or None for SQLite files in the data directory. Not shown in the
     # repr: it may carry a password.
     database_url: str | None = field(default=None, repr=False)
+    # Search in Milvus instead of the local vector and BM25 indexes: a server's address
+    # (http://host:19530) or a Milvus Lite file (a path ending in .db); None keeps it local.
+    milvus_uri: str | None = None
+    # The Milvus collection holding the passages of this data directory.
+    milvus_collection: str = "articlebot_passages"
 
     @property
     def shard_ids(self) -> tuple[int, ...]:
@@ -287,8 +293,22 @@ def _validate(s: Settings) -> None:
         ("postgresql://", "postgres://")
     ):
         raise SettingsError("ARTICLEBOT_DATABASE_URL must be a postgresql:// URL")
+    if s.milvus_uri is not None and not _milvus_uri(s.milvus_uri):
+        raise SettingsError(
+            "ARTICLEBOT_MILVUS_URI must be http(s)://host:port (a Milvus server) "
+            "or a path ending in .db (Milvus Lite)"
+        )
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", s.milvus_collection):
+        raise SettingsError(
+            "ARTICLEBOT_MILVUS_COLLECTION must be letters, digits and underscores, "
+            "not starting with a digit"
+        )
     # logging.setLevel would raise on an unknown name later, with a traceback.
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(
             "ARTICLEBOT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
         )
+
+
+def _milvus_uri(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "tcp://")) or uri.endswith(".db")

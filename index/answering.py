@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
+from index.backends import search_backend
 from index.encode.onnx import OnnxQueryEncoder, QueryModelRecord
 from index.encode.slot import EmbedderSlot
 from index.errors import IndexMismatchError, InputError, UnknownAnswerError
@@ -140,7 +141,12 @@ class LiveSearcher:
     def _open(self) -> Searcher:
         folder = self.layout.current()
         search_on_one_thread()
-        return Searcher(folder, self._query_encoder(folder), tuning_from(self.settings))
+        return Searcher(
+            folder,
+            self._query_encoder(folder),
+            tuning_from(self.settings),
+            backend=search_backend(self.settings),
+        )
 
     def _query_encoder(self, folder: Path) -> EncodesQueries:
         """The state's ONNX query model; the torch model when it has none."""

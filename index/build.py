@@ -28,6 +28,7 @@ from index.store.database import Store, StoredArticle, StoredPassage, passage_te
 from index.store.layout import STORE_NAME, DataDir
 from index.store.lexical import Postings
 from index.store.manifest import Manifest, checksum_folder, read_manifest, write_manifest
+from index.store.mirroring import MirrorsIndex, publish_state
 from index.store.segments import (
     VECTORS_ARRAY,
     IndexState,
@@ -260,6 +261,7 @@ def build_index(
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
     layout: DataDir | None = None,
+    mirror: MirrorsIndex | None = None,
 ) -> BuildReport:
     """Build (or confirm up to date) the index in `data_dir` from `articles`.
 
@@ -296,7 +298,10 @@ def build_index(
         if previous is not None:
             # An index from before query models gets one (every vector reused).
             wants_query_model = query_model is not None and not previous.manifest.query_model
-            if not fresh and not gone and not wants_query_model:
+            # A mirror (Milvus) that does not hold the live state gets it even when nothing
+            # changed: the first build after it is configured fills it.
+            mirrored = mirror is None or mirror.holds(data_dir, previous.folder)
+            if not fresh and not gone and not wants_query_model and mirrored:
                 report.up_to_date = True
                 report.passages = previous.manifest.passages
                 report.generation = previous.folder
@@ -309,7 +314,7 @@ def build_index(
             embedder,
             plan,
             report,
-            _Options(batch_size, progress, query_model, approximate_from, layout),
+            _Options(batch_size, progress, query_model, approximate_from, layout, mirror),
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -329,6 +334,7 @@ def update_index(
     query_model: QueryModelMaker | None = None,
     approximate_from: int | None = None,
     layout: DataDir | None = None,
+    mirror: MirrorsIndex | None = None,
 ) -> BuildReport:
     """Add (or replace) the articles `add` and drop the ids `remove` in the live index,
     leaving every other article as it is: the work is in what changes, not in the
@@ -367,7 +373,10 @@ def update_index(
         gone = [a for article_id, a in live.items() if wanted.get(article_id) != a.digest]
         report.removed_articles = sum(1 for article_id in live if article_id not in wanted)
         report.articles = len(wanted)
-        if not fresh and not gone:
+        mirrored = mirror is None or (
+            previous is not None and mirror.holds(data_dir, previous.folder)
+        )
+        if not fresh and not gone and mirrored:
             report.up_to_date = True
             report.passages = previous.manifest.passages
             report.generation = previous.folder
@@ -381,7 +390,7 @@ def update_index(
                 embedder,
                 plan,
                 report,
-                _Options(batch_size, progress, query_model, approximate_from, layout),
+                _Options(batch_size, progress, query_model, approximate_from, layout, mirror),
             )
     report.seconds = time.perf_counter() - started
     return report
@@ -411,6 +420,7 @@ class _Options:
     query_model: QueryModelMaker | None = None
     approximate_from: int | None = None
     layout: DataDir | None = None
+    mirror: MirrorsIndex | None = None
 
 
 def _apply(
@@ -538,7 +548,14 @@ def _apply(
             query_model=record,
         ),
     )
-    report.generation = layout.publish(build)
+    report.generation = publish_state(
+        layout,
+        build,
+        state,
+        previous.folder if previous is not None else None,
+        embedder.dimension,
+        options.mirror,
+    )
     collect_garbage(data_dir, [report.generation, *([current] if current else [])])
     report.passages = total
     if progress is not None:

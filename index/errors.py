@@ -90,3 +90,12 @@ class SchemaBehindError(DatabaseError):
                 f"{wanted}. Run `articlebot db upgrade`."
             )
         super().__init__(message)
+
+
+class MilvusUnavailableError(ArticlebotError):
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(
+            f"Milvus at {uri} cannot be used: {reason}. Check ARTICLEBOT_MILVUS_URI (a Milvus "
+            "Lite .db file is opened by one process at a time: give several processes a "
+            "server, e.g. `milvus-lite server`)."
+        )

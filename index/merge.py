@@ -36,6 +36,7 @@ from index.store.database import Store, StoredArticle, StoredPassage
 from index.store.layout import LEXICAL_NAME, STORE_NAME, DataDir
 from index.store.lexical import Postings
 from index.store.manifest import checksum_folder, read_manifest, write_manifest
+from index.store.mirroring import MirrorsIndex, publish_state
 from index.store.segments import (
     LISTS_ARRAY,
     VECTORS_ARRAY,
@@ -137,6 +138,7 @@ def merge_segments(
     lock_held: bool = False,
     layout: DataDir | None = None,
     progress: Progress | None = None,
+    mirror: MirrorsIndex | None = None,
 ) -> MergeReport:
     """Merge what the policy (or `everything`: every segment into one, deleted rows left
     out) asks for and publish the new state.
@@ -191,7 +193,9 @@ def merge_segments(
                 query_model=record,
             ),
         )
-        report.generation = layout.publish(build)
+        report.generation = publish_state(
+            layout, build, new_state, current, manifest.dimension, mirror
+        )
         collect_garbage(data_dir, [report.generation, current])
         report.merged = len(chosen)
         report.passages = len(merged.passages)

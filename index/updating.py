@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from config.settings import Settings
+from index.backends import search_mirror
 from index.build import (
     EncodesText,
     NotReusable,
@@ -254,6 +255,7 @@ class Updater:
                 query_model=self._query_model_maker(),
                 approximate_from=self.settings.approximate_from or None,
                 layout=self.layout,
+                mirror=search_mirror(self.settings),
             ),
             lock_held,
         )
@@ -267,6 +269,7 @@ class Updater:
                 approximate_from=self.settings.approximate_from or None,
                 lock_held=lock_held,
                 layout=self.layout,
+                mirror=search_mirror(self.settings),
             )
         return report
 
@@ -282,6 +285,7 @@ class Updater:
                 lock_held=True,
                 layout=self.layout,
                 progress=progress,
+                mirror=search_mirror(self.settings),
             )
 
     # --- changes applied as they are --------------------------------------------------------
@@ -338,6 +342,7 @@ class Updater:
                 query_model=self._query_model_maker(),
                 approximate_from=self.settings.approximate_from or None,
                 layout=self.layout,
+                mirror=search_mirror(self.settings),
             )
         except NotReusable as why:
             log.info("a full build instead of an update: %s", why)

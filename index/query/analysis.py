@@ -12,7 +12,11 @@ import numpy as np
 
 from index.query.timewords import read_time_words
 from index.query.when import Window
-from index.store.lexical import LexicalIndex, QueryTerms, query_terms
+from index.store.lexical import QueryTerms, query_terms
+
+
+class WeighsTerms(Protocol):
+    def term_weights(self, terms: QueryTerms) -> dict[str, float]: ...
 
 
 class EncodesQueries(Protocol):
@@ -39,7 +43,7 @@ class AnalysedQuestion:
 
 
 def analyse(
-    text: str, now: datetime, lexical: LexicalIndex, encoder: EncodesQueries
+    text: str, now: datetime, lexical: WeighsTerms, encoder: EncodesQueries
 ) -> AnalysedQuestion:
     """`text` (already cleaned) with time words read against `now`."""
     words = read_time_words(text, now)

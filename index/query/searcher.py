@@ -54,15 +54,16 @@ from index.query.quotes import LearnedQuotes, pick_quotes
 from index.query.timewords import read_time_words
 from index.query.tuning import SearchTuning
 from index.store.layout import DataDir
+from index.store.local_search import open_local
 from index.store.manifest import MANIFEST_NAME, Manifest, read_manifest, verify_files
-from index.store.segments import (
-    SegmentedStore,
-    live_rows,
-    load_postings,
-    load_vectors,
-    read_state,
-    verify_segment,
+from index.store.search_backend import (
+    OpensBackend,
+    QuestionSearch,
+    RowFilter,
+    Scope,
+    SearchBackend,
 )
+from index.store.segments import SegmentedStore, live_rows, read_state, verify_segment
 from index.store.vectors import AllowedRows
 
 # The engine and tests take these from here, with the searcher.
@@ -72,11 +73,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class _RowFilter:
-    mask: np.ndarray
-    allowed: AllowedRows
-
-
 @dataclass(frozen=True, slots=True)
 class SentenceFeatures:
     """A passage's sentences with what the quote model reads about each."""
@@ -102,6 +98,7 @@ class Searcher:
         embedder: EncodesQueries,
         tuning: SearchTuning,
         learned: LearnedRanker | None = None,
+        backend: OpensBackend = open_local,
     ) -> None:
         """`learned` is the model `tuning.ranker == "learned"` answers with: the committed
         file's when None (the training script passes the one it is fitting)."""
@@ -127,7 +124,6 @@ class Searcher:
         self._embedder = embedder
         self.tuning = tuning
         self._store = SegmentedStore(root, state)
-        self._vectors = load_vectors(root, state, embedder.dimension)
         self.articles: list[ArticleRef] = self._store.article_refs()
         self._alternates = self._store.alternates()
         columns = self._store.passage_columns()
@@ -138,32 +134,45 @@ class Searcher:
         # Deleted rows (removed and changed articles of older segments) stay in the row
         # numbering and are masked out of every search; None when there are none.
         self._live = live_rows(state, self._passage_article)
-        self._lexical = load_postings(root, state, self._live.passages)
+        self.backend: SearchBackend = backend(
+            root, state, self._store, self._live, embedder.dimension
+        )
         self._article_rows = {
             a.id: i
             for i, a in enumerate(self.articles)
             if self._live.articles is None or self._live.articles[i]
         }
         self._facts = ArticleFacts.of(self.articles)
-        self._masks: dict[frozenset[str], _RowFilter] = {}
+        self._masks: dict[frozenset[str], RowFilter] = {}
         self._mask_lock = threading.Lock()
-        self._everything = self._row_filter(None, None) if self._live.passages is not None else None
+        self._everything = (
+            self._row_filter(None, None)
+            if self._live.passages is not None and self.backend.uses_row_masks
+            else None
+        )
         self._learned: LearnedRanker | None = None
         if tuning.ranker == "learned":
             self._learned = learned if learned is not None else load_learned()
 
     @classmethod
-    def open(cls, data_dir: Path, embedder: EncodesQueries, tuning: SearchTuning) -> Searcher:
-        return cls(DataDir(data_dir).current(), embedder, tuning)
+    def open(
+        cls,
+        data_dir: Path,
+        embedder: EncodesQueries,
+        tuning: SearchTuning,
+        backend: OpensBackend = open_local,
+    ) -> Searcher:
+        return cls(DataDir(data_dir).current(), embedder, tuning, backend=backend)
 
     def close(self) -> None:
+        self.backend.close()
         self._store.close()
 
     @property
     def passage_count(self) -> int:
         """Live passages."""
         live = self._live.passages
-        return len(self._vectors) if live is None else int(live.sum())
+        return len(self._passage_article) if live is None else int(live.sum())
 
     @property
     def encoder(self) -> EncodesQueries:
@@ -222,7 +231,7 @@ class Searcher:
 
     def _rows(
         self, collections: Collection[str] | None, filters: SearchFilters | None
-    ) -> _RowFilter | None:
+    ) -> RowFilter | None:
         """The passages a question may retrieve, or None for all of them."""
         if not is_restrictive(filters):
             if collections is None:
@@ -238,13 +247,13 @@ class Searcher:
 
     def _row_filter(
         self, collections: Collection[str] | None, filters: SearchFilters | None
-    ) -> _RowFilter:
+    ) -> RowFilter:
         allowed = self._live_among(allowed_articles(self._facts, collections, filters))
         if allowed is None:
             allowed = np.ones(len(self.articles), dtype=bool)
         mask = allowed[self._passage_article] if len(self._passage_article) else np.zeros(0, bool)
         mask.setflags(write=False)
-        return _RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
+        return RowFilter(mask, AllowedRows.of(np.flatnonzero(mask)))
 
     def _ranking(
         self,
@@ -257,17 +266,17 @@ class Searcher:
         """The pool both sides retrieve within the filters, ranked by fused score. With a time
         window, both sides also retrieve within it, so that its passages are in the pool even
         when many others match better, and they get the time boost."""
-        lexical = self._lexical.scores(query.terms) if mode is not Mode.DENSE else None
+        found = self.backend.question(query.vector, query.terms, mode is not Mode.DENSE)
         preferred = None
         if query.window is not None:
             window = query.window
-            preferred = self._row_filter(collections, within(filters, window.start, window.end))
-        pool = self._pool(query.vector, lexical, mode, self._rows(collections, filters))
+            preferred = self._scope(collections, within(filters, window.start, window.end))
+        pool = self._pool(found, mode, self._scope(collections, filters, cached=True))
         if preferred is not None:
-            pool |= self._pool(query.vector, lexical, mode, preferred)
+            pool |= self._pool(found, mode, preferred)
         rows = np.fromiter(pool, dtype=np.int64)
-        dense = self._vectors.similarities(rows, query.vector) if pool else np.zeros(0, np.float32)
-        lex = lexical[rows] if lexical is not None else np.zeros(len(rows), dtype=np.float32)
+        scores = found.pool_scores(rows)
+        dense, lex = scores.dense, scores.lexical
         fused = fuse(dense, lex, lexical_share(mode, self.tuning.lexical_weight))
         if hints:
             fused = hints.adjust(
@@ -278,23 +287,42 @@ class Searcher:
                 self.tuning.preference_bonus,
             )
         if preferred is not None:
-            fused = boost(fused, preferred.mask[rows], self.tuning.time_boost)
+            fused = boost(fused, self._within_scope(preferred, rows), self.tuning.time_boost)
         return rank(rows, fused, dense, lex)
 
-    def _pool(
-        self, query: np.ndarray, lexical: np.ndarray | None, mode: Mode, scope: _RowFilter | None
-    ) -> set[int]:
-        """The best rows of each side within `scope` (everything when None)."""
+    def _scope(
+        self,
+        collections: Collection[str] | None,
+        filters: SearchFilters | None,
+        cached: bool = False,
+    ) -> Scope:
+        """The scope as the backend reads it; with a row mask when it filters by masks."""
+        rows = None
+        if self.backend.uses_row_masks:
+            rows = (
+                self._rows(collections, filters)
+                if cached
+                else self._row_filter(collections, filters)
+            )
+        return Scope(collections, filters, rows)
+
+    def _within_scope(self, scope: Scope, rows: np.ndarray) -> np.ndarray:
+        """Whether each of `rows` is within `scope`."""
+        if scope.rows is not None:
+            return scope.rows.mask[rows]
+        allowed = self._live_among(allowed_articles(self._facts, scope.collections, scope.filters))
+        if allowed is None:
+            return np.ones(len(rows), dtype=bool)
+        return allowed[self._passage_article[rows]]
+
+    def _pool(self, found: QuestionSearch, mode: Mode, scope: Scope) -> set[int]:
+        """The best rows of each side within `scope`."""
         n = self.tuning.candidates
         pool: set[int] = set()
         if mode is not Mode.LEXICAL:
-            found = self._vectors.search(query, n, scope.allowed if scope is not None else None)
-            pool.update(int(r) for r in found.rows)
-        if lexical is not None:
-            masked = lexical if scope is None else np.where(scope.mask, lexical, 0.0)
-            if len(masked):
-                top = np.argpartition(-masked, min(n, len(masked) - 1))[:n]
-                pool.update(int(r) for r in top if masked[r] > 0)
+            pool.update(int(r) for r in found.dense_top(n, scope))
+        if mode is not Mode.DENSE:
+            pool.update(int(r) for r in found.lexical_top(n, scope))
         return pool
 
     def search(
@@ -318,7 +346,7 @@ class Searcher:
         if not question or self.passage_count == 0:
             return SearchResult(question=question, hits=(), matched=False)
         now = filters.as_of if filters is not None and filters.as_of else datetime.now(UTC)
-        query = analyse(question, now, self._lexical, self._embedder)
+        query = analyse(question, now, self.backend, self._embedder)
         ranking = self._ranking(query, mode, collections, filters, hints)
         if not len(ranking):
             return SearchResult(question=question, hits=(), matched=False)
@@ -411,7 +439,7 @@ class Searcher:
                 np.zeros(0, np.int64), feature_matrix({}, AnswerType.OTHER, []), ()
             )
         now = datetime.now(UTC)
-        query = analyse(question, now, self._lexical, self._embedder)
+        query = analyse(question, now, self.backend, self._embedder)
         ranking = self._ranking(query, Mode.HYBRID, collections, None, None)
         judged = _Judged(self, query, ranking, now, learned=False)
         depth = min(depth, len(ranking))

@@ -13,6 +13,7 @@ data/
   answers.sqlite               answers sent, for their buttons
   feedback.sqlite              votes and unanswered questions
   jobs.sqlite                  the queue between the bot and the worker
+  milvus.json                  which state Milvus holds (index/store/milvus/mirror.py)
   slots.sqlite                 starts spaced across processes (the shards' IDENTIFYs)
   watches.sqlite               watched questions, their posts, the articles matched so far
   .watch.lock                  held while watches are matched against new articles

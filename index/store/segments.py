@@ -39,6 +39,7 @@ from index.store.database import PassageColumns, Store, StoredArticle, StoredPas
 from index.store.layout import LEXICAL_NAME, STORE_NAME, fsync_tree
 from index.store.lexical import LexicalIndex, Postings
 from index.store.manifest import checksum_folder
+from index.store.passage_keys import store_keys
 from index.store.vectors import VectorIndex
 
 SEGMENTS_DIR = "segments"
@@ -268,6 +269,11 @@ class SegmentedStore:
     def passage_sentences(self, row: int) -> tuple[Span, ...]:
         part, local = self._by_passage(row)
         return part.store.passage_sentences(local)
+
+    def passage_keys(self) -> np.ndarray:
+        """Each passage's key (`index/store/passage_keys.py`), by global row."""
+        keys = [store_keys(p.store) for p in self._parts]
+        return np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
 
     def passage_text_keys(self) -> list[str]:
         return [k for part in self._parts for k in part.store.passage_text_keys()]

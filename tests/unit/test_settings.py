@@ -184,3 +184,14 @@ def test_the_database_url_is_optional_and_never_shown() -> None:
     assert "hunter2" not in repr(settings) and "database_url=<set>" in repr(settings)
     assert load_settings({"ARTICLEBOT_DATABASE_URL": ""}, env_file=None).database_url is None
     assert load_settings({}, env_file=None).database_url is None
+
+
+def test_milvus_uri_is_a_server_address_or_a_lite_file() -> None:
+    assert load_settings({}, env_file=None).milvus_uri is None
+    for uri in ("http://127.0.0.1:19530", "https://milvus.example:443", "/srv/m.db"):
+        settings = load_settings({"ARTICLEBOT_MILVUS_URI": uri}, env_file=None)
+        assert settings.milvus_uri == uri
+    with pytest.raises(SettingsError, match="ARTICLEBOT_MILVUS_URI"):
+        load_settings({"ARTICLEBOT_MILVUS_URI": "milvus:19530"}, env_file=None)
+    with pytest.raises(SettingsError, match="ARTICLEBOT_MILVUS_COLLECTION"):
+        load_settings({"ARTICLEBOT_MILVUS_COLLECTION": "my-passages"}, env_file=None)

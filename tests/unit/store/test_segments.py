@@ -14,6 +14,7 @@ from index.merge import MergePolicy, merge_segments
 from index.models import Article, ParsedArticle
 from index.query.searcher import Searcher, SearchTuning
 from index.store.layout import DataDir
+from index.store.local_search import LocalBackend
 from index.store.segments import read_state
 from index.text.passages import PassagePlan
 
@@ -200,7 +201,7 @@ def test_ivf_takes_appends_and_a_merge_retrains_when_the_lists_drift(
     assert (appended.quantizer, len(appended.segments)) == (trained.quantizer, 2)
     searcher = Searcher.open(data_dir, hash_embedder, SearchTuning(min_score=0.0, max_shared=10))
     try:
-        assert searcher._vectors.approximate
+        assert isinstance(searcher.backend, LocalBackend) and searcher.backend.vectors.approximate
         assert len(searcher.search(QUESTIONS[1], k=10, apply_threshold=False).hits) == 10
     finally:
         searcher.close()
