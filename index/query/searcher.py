@@ -73,7 +73,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-@dataclass(frozen=True, slots=True)
 class SentenceFeatures:
     """A passage's sentences with what the quote model reads about each."""
 
