@@ -111,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-match", action="store_true", help="split-half decline check")
     ev.add_argument("--limit", type=_positive, default=None, help="use only the first N questions")
     ev.add_argument(
+        "--sample",
+        type=_positive,
+        default=None,
+        help="use N questions spread evenly over the set (all its articles stay indexed)",
+    )
+    ev.add_argument(
         "--articles",
         type=_positive,
         default=None,
@@ -410,7 +416,15 @@ def _cmd_chat(settings: Settings) -> int:
 def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from bot.eval_report import run_eval
 
-    return run_eval(settings, args.dataset, args.compare, args.no_match, args.limit, args.articles)
+    return run_eval(
+        settings,
+        args.dataset,
+        args.compare,
+        args.no_match,
+        args.limit,
+        args.articles,
+        args.sample,
+    )
 
 
 def _cmd_feedback(settings: Settings, args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from index.engine import (
     load_dataset,
     median_passage_chars,
     score,
+    spread,
     subset,
 )
 from index.models import Mode
@@ -41,11 +42,14 @@ def run_eval(
     no_match: bool,
     limit: int | None,
     articles: int | None = None,
+    sample: int | None = None,
 ) -> int:
     dataset = load_dataset(dataset_dir)
     if articles:
         dataset = subset(dataset, articles)
     questions = dataset.questions[:limit] if limit else dataset.questions
+    if sample:
+        questions = spread(questions, sample)
     print(f"{dataset_dir}: {len(dataset.articles)} articles, {len(questions)} questions")
     # The eval's throwaway indexes keep their state beside them, never in the operator's
     # database, whose index pointer names the live index.

@@ -37,6 +37,7 @@ from index.evaluate import (
     load_dataset,
     median_passage_chars,
     score,
+    spread,
     subset,
 )
 from index.jobs import JobDesk
@@ -93,6 +94,7 @@ __all__ = [
     "result_json",
     "score",
     "search_filters",
+    "spread",
     "subset",
     "tuning_from",
     "upgrade_database",

@@ -134,6 +134,14 @@ def subset(dataset: Dataset, articles: int) -> Dataset:
     return Dataset(kept, [q for q in dataset.questions if q.article_id in ids])
 
 
+def spread(questions: list[Question], n: int) -> list[Question]:
+    """`n` questions taken at an even stride over the whole set, so a sample of a set whose
+    questions come article by article still asks about every part of it."""
+    if n >= len(questions):
+        return questions
+    return [questions[i * len(questions) // n] for i in range(n)]
+
+
 def _contains_answer(start: int, end: int, answers: Iterable[tuple[int, int]]) -> bool:
     return any(start <= a and b <= end for a, b in answers)
 

@@ -37,6 +37,11 @@ from index.store.milvus.expressions import keys_expression, scope_expression
 from index.store.search_backend import PoolScores, Scope
 from index.store.segments import IndexState, LiveRows, SegmentedStore
 
+# Quote weights are asked for every question; a term's weight is its best BM25 score over the
+# collection, so it is kept per opened state and costs a Milvus search once. Bounded so a
+# long-running process asked about everything does not grow without end.
+_TERM_WEIGHTS_KEPT = 50_000
+
 _DENSE = {"metric_type": "IP"}
 _BM25 = {"metric_type": "BM25"}
 
@@ -58,6 +63,7 @@ class MilvusBackend:
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if target.lite else contextlib.nullcontext()
         )
+        self._term_weights: dict[str, float] = {}
 
     def rows_of(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The live rows of `keys`, and which of `keys` have one."""
@@ -103,10 +109,17 @@ class MilvusBackend:
             raise MilvusUnavailableError(self.target.uri, str(exc.message)) from None
 
     def term_weights(self, terms: QueryTerms) -> dict[str, float]:
-        unique = list(dict.fromkeys(terms.stems))
-        found = self.search(unique, SPARSE, 1, "", _BM25)
-        best = {t: float(s[0]) if len(s) else 0.0 for t, (_, s) in zip(unique, found, strict=True)}
-        return {t: best[t] for t in terms.stems}
+        known = self._term_weights
+        weights = {t: known[t] for t in terms.stems if t in known}
+        missing = [t for t in dict.fromkeys(terms.stems) if t not in weights]
+        if missing:
+            found = self.search(missing, SPARSE, 1, "", _BM25)
+            for term, (_, scores) in zip(missing, found, strict=True):
+                weights[term] = float(scores[0]) if len(scores) else 0.0
+            if len(known) + len(missing) > _TERM_WEIGHTS_KEPT:
+                known.clear()
+            known.update((t, weights[t]) for t in missing)
+        return {t: weights[t] for t in terms.stems}
 
     def question(self, vector: np.ndarray, terms: QueryTerms, lexical: bool) -> _MilvusQuestion:
         return _MilvusQuestion(self, vector, terms if lexical and terms.stems else None)

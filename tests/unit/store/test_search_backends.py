@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ from index.store.lexical import query_terms
 from index.store.local_search import open_local
 from index.store.milvus.collection import MilvusTarget, client_for, forget_client
 from index.store.milvus.mirror import RECORD_NAME, MilvusMirror
-from index.store.milvus.search import milvus_opener
+from index.store.milvus.search import MilvusBackend, milvus_opener
 from index.store.search_backend import OpensBackend, QuestionSearch
 from index.store.segments import read_state
 from index.text.passages import PassagePlan
@@ -255,6 +256,37 @@ def test_pool_scores_are_cosines_and_normalised_bm25(tmp_path: Path, backend: Ba
         assert (scores.lexical[holds] > 0).all() and (scores.lexical[~holds] == 0).all()
         dense_only = _question(searcher, question, lexical=False).pool_scores(rows)
         assert (dense_only.lexical == 0).all()
+    finally:
+        searcher.close()
+
+
+def test_term_weights_are_the_best_bm25_score_of_each_term(
+    tmp_path: Path, backend: Backend
+) -> None:
+    """A term's quote weight: its best BM25 score in the collection, 0 for a term no passage
+    holds. Milvus answers each term once per opened state: asked again, it searches nothing."""
+    _build(tmp_path, backend, _articles())
+    searcher = _open(tmp_path, backend)
+    try:
+        terms = query_terms("ferry harbour zyzzyva ferry")
+        weights = searcher.backend.term_weights(terms)
+        assert set(weights) == set(terms.stems)
+        absent = {t for t in terms.stems if t.startswith("zyzzyv")}
+        assert absent and all(weights[t] == 0 for t in absent)
+        assert all(weights[t] > 0 for t in set(terms.stems) - absent)
+        if isinstance(searcher.backend, MilvusBackend):
+            searched: list[tuple[Any, ...]] = []
+            original = searcher.backend.search
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                searched.append(args)
+                return original(*args, **kwargs)
+
+            searcher.backend.search = counted  # type: ignore[method-assign]
+            assert searcher.backend.term_weights(terms) == weights
+            assert searched == []
+            searcher.backend.term_weights(query_terms("ferry budget"))
+            assert len(searched) == 1 and searched[0][0] == ["budget"]
     finally:
         searcher.close()
 
