@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import Settings
-from index.backends import search_backend
+from index.backends import search_backend, search_place
 from index.encode.onnx import OnnxQueryEncoder, QueryModelRecord
 from index.encode.slot import EmbedderSlot
 from index.errors import IndexMismatchError, InputError, UnknownAnswerError
@@ -124,8 +124,11 @@ class LiveSearcher:
             live = self._published_name()
             if self._searcher is None or (live is not None and self._searcher.folder.name != live):
                 fresh = self._open()
-                if self._searcher is not None:
-                    log.info("index state %s is live", fresh.folder.name)
+                log.info(
+                    "index state %s is live, searched in %s",
+                    fresh.folder.name,
+                    search_place(self.settings),
+                )
                 # The old searcher is not closed: a question may still run on it in another
                 # thread; it is freed when the last reference goes.
                 self._searcher = fresh

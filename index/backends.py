@@ -24,6 +24,12 @@ def search_backend(settings: Settings) -> OpensBackend:
     return open_local if target is None else milvus_opener(target)
 
 
+def search_place(settings: Settings) -> str:
+    """Where questions are searched, for the log: never the URI, which may hold credentials."""
+    target = milvus_target(settings)
+    return "the local index files" if target is None else f"Milvus collection {target.collection}"
+
+
 def search_mirror(settings: Settings) -> MirrorsIndex | None:
     target = milvus_target(settings)
     return None if target is None else MilvusMirror(target)

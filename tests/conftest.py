@@ -14,6 +14,7 @@ from index.store.backend import StateStores
 from index.store.pg.connection import PgDatabase
 from index.store.pg.migrate import upgrade
 from tests.feed_site import FeedSite
+from tests.milvus import NoMilvusServerError, lite_server
 from tests.postgres import NoServerError, fresh_database, server
 
 
@@ -56,6 +57,20 @@ def pg_server() -> Iterator[str]:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI needs PostgreSQL: {exc}")
         pytest.skip(f"no PostgreSQL: {exc}")
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`milvus-lite server` on a loopback port (tests/milvus.py), for this run: each test
+    keeps to collections of its own. Missing, the test skips, except under CI=true, where
+    the dev install holds it and a missing server is a failure."""
+    try:
+        with lite_server(tmp_path_factory.mktemp("milvus-server")) as uri:
+            yield uri
+    except NoMilvusServerError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs milvus-lite server: {exc}")
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

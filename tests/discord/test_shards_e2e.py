@@ -11,16 +11,16 @@ stopped and the second has taken its shard over. Each feed is fetched by one pol
 default interval of 15 minutes is longer than the test, so a second poll anywhere would be a
 third fetch, after the one that follows the feed).
 
-Search stays in the shared data directory's index files: the Milvus backend had not landed
-when this test was written. With it, the same scenario belongs here with
-`ARTICLEBOT_MILVUS_URI` pointing at `milvus-lite server` over gRPC (a Milvus Lite `.db` file
-is open to one process only, and here there are four).
+Search is the shared data directory's index files, or Milvus: `milvus-lite server` over gRPC
+(a Milvus Lite `.db` file opens in one process only, and here there are four), filled by
+`sync` and kept in step by the worker's updates, which every bot process then searches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +31,8 @@ import pytest
 
 from bot.discord_app.feed_task import CHECK_SECONDS
 from index.store.files import DataFiles
+from index.store.milvus.collection import ARTICLE, MilvusTarget, client_for, forget_client
+from index.store.milvus.mirror import RECORD_NAME
 from tests.discord.checks import eventually
 from tests.discord.conftest import FAKE_TOKEN
 from tests.discord.fake_discord import (
@@ -162,6 +164,23 @@ def state_database(backend: str, request: pytest.FixtureRequest) -> Iterator[str
         yield url
 
 
+def search_in(backend: str, request: pytest.FixtureRequest) -> MilvusTarget | None:
+    """A collection of this test's own on `milvus-lite server`, or None for the local files."""
+    if not backend.endswith("+milvus"):
+        return None
+    return MilvusTarget(request.getfixturevalue("milvus_server"), f"shards_{secrets.token_hex(4)}")
+
+
+def articles_in_milvus(target: MilvusTarget) -> set[str]:
+    """The article ids of every passage the Milvus collection holds."""
+    client = client_for(target)
+    try:
+        rows = client.query(target.collection, filter="", output_fields=[ARTICLE], limit=16_384)
+        return {str(row[ARTICLE]) for row in rows}
+    finally:
+        forget_client(target.uri)
+
+
 def jobs_run(tmp_path: Path, database_url: str | None) -> tuple[int, int]:
     """(how many processes ran jobs, how many poll jobs there were) from the job queue."""
     runners = "SELECT COUNT(DISTINCT worker) FROM jobs"
@@ -174,22 +193,26 @@ def jobs_run(tmp_path: Path, database_url: str | None) -> tuple[int, int]:
     return int(counts[0][0]), int(counts[1][0])  # type: ignore[index]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "postgresql+milvus"])
 async def test_two_bot_processes_share_the_shards_the_answers_and_the_headlines(
     fake: FakeDiscord, tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
+    milvus = search_in(backend, request)
     with state_database(backend, request) as database_url:
-        await two_bot_processes_and_a_worker(fake, tmp_path, database_url)
+        await two_bot_processes_and_a_worker(fake, tmp_path, database_url, milvus)
 
 
 async def two_bot_processes_and_a_worker(
-    fake: FakeDiscord, tmp_path: Path, database_url: str | None
+    fake: FakeDiscord, tmp_path: Path, database_url: str | None, milvus: MilvusTarget | None
 ) -> None:
     world = sharded_world(fake)
     env = bot_env(fake, fake.token) | {
         "ARTICLEBOT_ALLOW_PRIVATE_URLS": "1",
         "ARTICLEBOT_BUTTON_COOLDOWN_SECONDS": "0",
     }
+    if milvus is not None:
+        env["ARTICLEBOT_MILVUS_URI"] = milvus.uri
+        env["ARTICLEBOT_MILVUS_COLLECTION"] = milvus.collection
     if database_url is not None:
         env["ARTICLEBOT_DATABASE_URL"] = database_url
         code, _, err = await articlebot(tmp_path, env, "db", "upgrade")
@@ -300,5 +323,17 @@ async def two_bot_processes_and_a_worker(
     runners, polls = jobs_run(tmp_path, database_url)
     assert runners == 1 and polls >= 1
     assert fetches == {0: 2, 1: 2}, fetches
+    searched = (
+        "searched in the local index files"
+        if milvus is None
+        else (f"searched in Milvus collection {milvus.collection}")
+    )
     for name in ("zero", "one", "both"):
         assert "heavy modules loaded: none" in output[name]
+        assert searched in output[name], output[name]
+    if milvus is not None:
+        # The worker kept Milvus in step: it holds the state the bots searched, the seed
+        # article and both feeds' stories among it.
+        assert (tmp_path / "data" / RECORD_NAME).exists()
+        held = articles_in_milvus(milvus)
+        assert len(held) == 3, held

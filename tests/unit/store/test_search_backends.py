@@ -10,10 +10,8 @@ cosine similarities as the vectors give them, BM25 normalised to [0, 1].
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,55 +75,6 @@ def _articles() -> list[ParsedArticle]:
         out.append(_article(name, text, "shared", f"2024-0{1 + i % 6}-15", "Alpha News"))
         out.append(_article(name, text, "guild:7", None if i % 3 == 0 else "2024-03-01", "Beta"))
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _milvus_lite_command() -> list[str] | None:
-    """`milvus-lite server` of this environment, or None when the package has no server."""
-    command = [sys.executable, "-c", "import sys; from milvus_lite.cmdline import main; main()"]
-    found = subprocess.run(
-        [*command, "--help"], capture_output=True, text=True, timeout=120, check=False
-    )
-    return [*command, "server"] if found.returncode == 0 and "server" in found.stdout else None
-
-
-@pytest.fixture(scope="module")
-def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`milvus-lite server` on a free loopback port, killed after the module's tests."""
-    command = _milvus_lite_command()
-    if command is None:
-        pytest.skip("the milvus-lite package installed here has no `server` entry point")
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("milvus-server")
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen(
-        [*command, "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"milvus-lite server exited: {(folder / 'server.log').read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("milvus-lite server did not listen within 60 s")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        forget_client(f"http://127.0.0.1:{port}")
-        process.kill()
-        process.wait(timeout=30)
-        log.close()
 
 
 class Backend:
