@@ -366,7 +366,8 @@ class Searcher:
         if filters is not None and filters.sort is Sort.NEWEST:
             picks = self._newest(judged, k, apply_threshold)
         else:
-            picks = self._diverse(ranking.rows, k)
+            # The judged ranking: the learned ranker's order, whose positions the hits read.
+            picks = self._diverse(judged.ranking.rows, k)
         return SearchResult(question, self._hits(judged, picks), matched=True, best_score=best)
 
     def _diverse(self, rows: np.ndarray, k: int) -> list[Pick]:
