@@ -17,14 +17,19 @@ index of all the articles (built once into `--cache` and reused), in three ways:
 The ranker is a logistic regression telling passages that hold an answer from the others
 among each answerable question's first `--depth` fused candidates (pointwise, or pairwise on
 a question's good and bad candidates, with the regularisation: whichever ranks best across
-two folds of the training articles). The quote model does the same for the sentences of
-the candidates that hold an answer. The confidence is a logistic regression on the top
-candidate after reranking, telling answerable questions (whose top 5 holds the answer) from
-both kinds of negative; its threshold declines `--decline` of the training off-corpus
-questions and is moved onto the default `min_score`.
+two folds of the training articles). It reorders all of them as one; with `--keep-top K`
+the first K hits the fused ranking shows (overlapping windows passed over) stay its first K,
+reordered among themselves, and the other candidates are reordered after them, so its top K
+holds an answer exactly as often as the fused top K. The quote model does the same as the
+ranker for the sentences of the candidates that hold an answer. The confidence is a logistic
+regression on the top candidate after reranking, telling answerable questions (whose top 5
+holds the answer) from both kinds of negative; its threshold declines `--decline` of the
+training off-corpus questions and is moved onto the default `min_score`.
 
 The report asks the held-out questions through `Searcher.search`, as a user would, once per
-ranker in the same run, and prints the trade-off of `min_score` for both.
+ranker in the same run (fused; learned, the model written; learned/K, the same ranker with
+the other `--keep-top`, 0 or 5, and a confidence fitted for that order, never written), and
+prints the trade-off of `min_score` for each.
 """
 
 from __future__ import annotations
@@ -106,6 +111,10 @@ class HidingSearcher(Searcher):
                 inside[i] = any(span.start <= a and b <= span.end for a, b in q.answers)
         return inside
 
+    def shown(self, rows: np.ndarray) -> np.ndarray:
+        """The positions of `rows` (a ranking) shown as hits, overlapping windows passed over."""
+        return np.array([p.position for p in self._diverse(rows, len(rows))], dtype=np.int64)
+
     @contextmanager
     def hiding(self, hidden: np.ndarray | None) -> Iterator[None]:
         self.hidden = hidden
@@ -174,10 +183,12 @@ class Asked:
     quotes: list[list[np.ndarray]]
     # Per question, the article it is about: the folds keep an article's questions together.
     articles: list[str]
+    # Per question, the positions of its candidates the fused ranking shows as hits.
+    shown: list[np.ndarray]
 
 
 def _ask_all(searcher: HidingSearcher, questions: list[Question], kind: str, depth: int) -> Asked:
-    asked = Asked([], [], [], [])
+    asked = Asked([], [], [], [], [])
     started = time.perf_counter()
     for i, q in enumerate(questions):
         hidden = None
@@ -196,6 +207,7 @@ def _ask_all(searcher: HidingSearcher, questions: list[Question], kind: str, dep
             ]
         )
         asked.articles.append(q.article_id)
+        asked.shown.append(searcher.shown(table.rows))
         if (i + 1) % 500 == 0:
             print(f"  {kind}: {i + 1}/{len(questions)} ({time.perf_counter() - started:.0f} s)")
     return asked
@@ -317,14 +329,14 @@ def _top_confidence_features(
     """Per question, the confidence model's input for the candidate the ranker puts first,
     and whether that question's top 5 after reranking holds an answer."""
     rows, found = [], []
-    for table, label in zip(asked.tables, asked.labels, strict=True):
+    for table, label, shown in zip(asked.tables, asked.labels, asked.shown, strict=True):
         if not len(table.rows):
             rows.append(np.zeros(len(FEATURE_NAMES) + 2))
             found.append(False)
             continue
         scores = model.ranker.logits(table.features)
         both = model.confidence_features(table.features, scores)
-        order = np.argsort(-scores, kind="stable")
+        order = model.order(scores, shown[: model.keep_top])
         rows.append(both[order[0]])
         found.append(bool(label[order[:5]].any()))
     return np.array(rows), np.array(found)
@@ -339,14 +351,48 @@ def _threshold(scores: np.ndarray, decline: float) -> float:
 @dataclass(frozen=True, slots=True)
 class Fitted:
     model: learned.LearnedRanker
+    # The same ranker and quote with the other `keep_top` (0 or 5) and a confidence fitted
+    # for that order: reported beside the model, never written.
+    other: learned.LearnedRanker
     notes: dict[str, object]
+
+
+def _with_confidence(
+    draft: learned.LearnedRanker, asked: Sequence[Asked], decline: float, seed: int
+) -> tuple[learned.LearnedRanker, dict[str, float]]:
+    """`draft` with a confidence over the candidate it puts first, telling the answerable
+    questions of `asked` (answerable, on-topic, off-corpus) from both kinds of negative; its
+    threshold declines `decline` of the off-corpus ones and is moved onto the default
+    `min_score`. With the shares of each kind declined there."""
+    pos, found = _top_confidence_features(draft, asked[0])
+    neg_topic, _ = _top_confidence_features(draft, asked[1])
+    neg_off, _ = _top_confidence_features(draft, asked[2])
+    # An answerable question whose answer is not in the top 5 teaches nothing either way:
+    # declining it costs no hit, answering it shows no answer.
+    sure = _fit(
+        np.vstack([pos[found], neg_topic, neg_off]),
+        np.concatenate([np.ones(int(found.sum())), np.zeros(len(neg_topic) + len(neg_off))]),
+        seed,
+        1.0,
+    )
+    cut = _threshold(sure.logits(neg_off), decline)
+    default_min = tuning_from(load_settings(environ={}, env_file=None)).min_score
+    shift = math.log(default_min / (1 - default_min)) - cut
+    sure = replace(sure, intercept=sure.intercept + shift)
+    declined = {
+        "answerable": float((sure.probabilities(pos) < default_min).mean()),
+        "on_topic": float((sure.probabilities(neg_topic) < default_min).mean()),
+        "off_corpus": float((sure.probabilities(neg_off) < default_min).mean()),
+    }
+    return replace(draft, confidence=sure), declined
 
 
 def fit_models(
     answerable: Asked, on_topic: Asked, off_corpus: Asked, args: argparse.Namespace
 ) -> Fitted:
-    """The ranker, then the confidence over the ranker's first candidate, then the quote
-    model; every choice made on the training questions."""
+    """The ranker, then the quote model, then the confidence over the ranker's first
+    candidate (for `args.keep_top` and for the other choice); every choice made on the
+    training questions."""
     articles = sorted(set(answerable.articles))
     everything = set(articles)
     recipe, ranker_folds = _choose("ranker", partial(_groups, answerable), articles, args.seed)
@@ -362,35 +408,23 @@ def fit_models(
         f"model {_top_hits(quote, sentences):.4f}"
     )
 
-    draft = learned.LearnedRanker(ranker, ranker, quote, args.depth)
-    pos, found = _top_confidence_features(draft, answerable)
-    neg_topic, _ = _top_confidence_features(draft, on_topic)
-    neg_off, _ = _top_confidence_features(draft, off_corpus)
-    # An answerable question whose answer is not in the top 5 teaches nothing either way:
-    # declining it costs no hit, answering it shows no answer.
-    sure = _fit(
-        np.vstack([pos[found], neg_topic, neg_off]),
-        np.concatenate([np.ones(int(found.sum())), np.zeros(len(neg_topic) + len(neg_off))]),
-        args.seed,
-        1.0,
+    asked = (answerable, on_topic, off_corpus)
+    draft = learned.LearnedRanker(ranker, ranker, quote, args.depth, args.keep_top)
+    model, declined = _with_confidence(draft, asked, args.decline, args.seed)
+    other_keep = 0 if args.keep_top else 5
+    other, other_declined = _with_confidence(
+        replace(draft, keep_top=other_keep), asked, args.decline, args.seed
     )
-    cut = _threshold(sure.logits(neg_off), args.decline)
-    default_min = tuning_from(load_settings(environ={}, env_file=None)).min_score
-    shift = math.log(default_min / (1 - default_min)) - cut
-    sure = replace(sure, intercept=sure.intercept + shift)
-    model = learned.LearnedRanker(ranker, sure, quote, args.depth)
     notes: dict[str, object] = {
         "ranker_recipe": str(recipe),
         "ranker_fold_top1": ranker_folds,
         "quote_recipe": str(quote_recipe),
         "quote_fold_top1": quote_folds,
-        "training_confidence_declined": {
-            "answerable": float((sure.probabilities(pos) < default_min).mean()),
-            "on_topic": float((sure.probabilities(neg_topic) < default_min).mean()),
-            "off_corpus": float((sure.probabilities(neg_off) < default_min).mean()),
-        },
+        "keep_top": args.keep_top,
+        "training_confidence_declined": declined,
+        f"training_confidence_declined_keep_top_{other_keep}": other_declined,
     }
-    return Fitted(model, notes)
+    return Fitted(model, other, notes)
 
 
 # Scores a sentence by its weighted term share alone: the fused ranking's quote choice.
@@ -496,19 +530,19 @@ def _sha256(path: Path) -> str:
 
 def _print(results: Sequence[Figures], sweep: Sequence[Figures]) -> None:
     print(
-        "\nranker   hit@1  hit@5  MRR@10  quote@1  p50 ms  declined: answerable  on-topic  "
+        "\nranker     hit@1  hit@5  MRR@10  quote@1  p50 ms  declined: answerable  on-topic  "
         "off-corpus  hit@5 kept (cost)"
     )
     for f in results:
         print(
-            f"{f.ranker:<8} {f.hit1:.3f}  {f.hit5:.3f}  {f.mrr10:.3f}   {f.quote1:.3f}  "
+            f"{f.ranker:<10} {f.hit1:.3f}  {f.hit5:.3f}  {f.mrr10:.3f}   {f.quote1:.3f}  "
             f"{f.p50_ms:6.1f}  {f.declined_answerable:20.3f}  {f.declined_on_topic:8.3f}  "
             f"{f.declined_off_corpus:10.3f}  {f.hit5_kept:.3f} ({f.hit5_cost:.3f})"
         )
-    print("\nthe trade-off: min_score  ranker   declined on-topic  off-corpus  hit@5 kept (cost)")
+    print("\nthe trade-off: min_score  ranker     declined on-topic  off-corpus  hit@5 kept (cost)")
     for f in sweep:
         print(
-            f"               {f.min_score:.2f}      {f.ranker:<8} {f.declined_on_topic:17.3f}  "
+            f"               {f.min_score:.2f}      {f.ranker:<10} {f.declined_on_topic:17.3f}  "
             f"{f.declined_off_corpus:10.3f}  {f.hit5_kept:.3f} ({f.hit5_cost:.3f})"
         )
 
@@ -518,6 +552,12 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=Path("../shared/eval/squad"))
     parser.add_argument("--cache", type=Path, default=Path(".cache/squad-index"))
     parser.add_argument("--depth", type=int, default=20)
+    parser.add_argument(
+        "--keep-top",
+        type=int,
+        default=0,
+        help="fused hits that stay the first ones, reordered among themselves (0: none)",
+    )
     parser.add_argument("--decline", type=float, default=0.90)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=learned.MODEL_PATH)
@@ -549,7 +589,11 @@ def main() -> None:
     default_min = bench.tuning.min_score
     answers = [
         _answer(bench.searcher(chosen), held, name)
-        for name, chosen in (("fused", None), ("learned", fitted.model))
+        for name, chosen in (
+            ("fused", None),
+            ("learned", fitted.model),
+            (f"learned/{fitted.other.keep_top}", fitted.other),
+        )
     ]
     results = [figures(a, default_min) for a in answers]
     sweep = [figures(a, t) for t in SWEEP for a in answers]

@@ -50,6 +50,18 @@ class LearnedRanker:
     quote: LinearModel
     # Candidates (in fused order) the ranker reorders; the rest keep their place after them.
     depth: int
+    # The first `keep_top` passages the fused ranking shows (overlapping windows passed
+    # over) stay the first ones, reordered among themselves, and the other candidates come
+    # after them: the first `keep_top` hits are the fused ones, so they hold an answer
+    # exactly as often with the ranker as without. 0 reorders all `depth` as one.
+    keep_top: int
+
+    def order(self, scores: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """The candidates (positions in fused order) by the ranker's `scores`, those of
+        `kept` (the first `keep_top` the fused ranking shows) before the others."""
+        after = np.ones(len(scores), dtype=bool)
+        after[kept] = False
+        return np.lexsort((np.arange(len(scores)), -scores, after))
 
     def confidence_features(self, features: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The confidence reads each candidate's features, its ranker score and its lead
@@ -80,7 +92,9 @@ def load(path: Path | None = None) -> LearnedRanker:
                 )
                 for p in ("ranker", "confidence", "quote")
             ]
-            model = LearnedRanker(models[0], models[1], models[2], int(data["depth"]))
+            model = LearnedRanker(
+                models[0], models[1], models[2], int(data["depth"]), int(data["keep_top"])
+            )
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ModelFileError(
             f"{path}: cannot read the learned ranker ({exc}); train it with "
@@ -113,6 +127,8 @@ def _check_shapes(path: Path, model: LearnedRanker) -> None:
             raise _damaged(path, f"a model's arrays are not {width} finite numbers")
     if model.depth < 1:
         raise _damaged(path, f"depth {model.depth} is below 1")
+    if not 0 <= model.keep_top <= model.depth:
+        raise _damaged(path, f"keep_top {model.keep_top} is not within 0..{model.depth}")
 
 
 def _damaged(path: Path, why: str) -> ModelFileError:
@@ -137,6 +153,7 @@ def save(path: Path, model: LearnedRanker) -> None:
         arrays[f"{prefix}_coef"] = linear.coef
         arrays[f"{prefix}_intercept"] = np.array(linear.intercept)
     arrays["depth"] = np.array(model.depth)
+    arrays["keep_top"] = np.array(model.keep_top)
     # Written aside and swapped in: a crash never leaves half a model where it is read.
     aside = path.with_name(path.name + ".tmp")
     with aside.open("wb") as fh:

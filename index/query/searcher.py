@@ -542,7 +542,8 @@ class _Judged:
         depth = min(learned.depth, len(self.ranking))
         features = self.features(depth)
         scores = learned.ranker.logits(features)
-        order = np.argsort(-scores, kind="stable")
+        shown = self._searcher._diverse(self.ranking.rows[:depth], learned.keep_top)
+        order = learned.order(scores, np.array([p.position for p in shown], dtype=np.int64))
         sure = learned.confidence.probabilities(learned.confidence_features(features, scores))
         self.ranking = reorder_top(self.ranking, order)
         self._texts = {new: self._texts[int(old)] for new, old in enumerate(order)}

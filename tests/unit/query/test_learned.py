@@ -26,9 +26,9 @@ def _linear(seed: int, width: int = N) -> learned.LinearModel:
     )
 
 
-def _model() -> learned.LearnedRanker:
+def _model(keep_top: int = 5) -> learned.LearnedRanker:
     return learned.LearnedRanker(
-        _linear(1), _linear(2, N + 2), _linear(3, len(SENTENCE_FEATURE_NAMES)), 20
+        _linear(1), _linear(2, N + 2), _linear(3, len(SENTENCE_FEATURE_NAMES)), 20, keep_top
     )
 
 
@@ -38,7 +38,7 @@ def test_a_saved_model_scores_as_before(tmp_path: Path) -> None:
     learned.save(path, model)
     loaded = learned.load(path)
     features = np.random.default_rng(4).normal(size=(5, N))
-    assert loaded.depth == 20
+    assert loaded.depth == 20 and loaded.keep_top == 5
     assert np.allclose(loaded.ranker.logits(features), model.ranker.logits(features))
     sentences = np.random.default_rng(5).normal(size=(3, len(SENTENCE_FEATURE_NAMES)))
     assert np.allclose(loaded.quote.logits(sentences), model.quote.logits(sentences))
@@ -47,6 +47,14 @@ def test_a_saved_model_scores_as_before(tmp_path: Path) -> None:
     )
     assert ((probabilities > 0) & (probabilities < 1)).all()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_kept_candidates_come_first_each_part_by_score() -> None:
+    scores = np.array([0.1, 0.5, 0.2, 0.9, 0.3, 0.5])
+    model = _model(3)
+    assert model.order(scores, np.array([], dtype=np.int64)).tolist() == [3, 1, 5, 4, 2, 0]
+    # Position 1 was passed over (a window overlapping position 0): 0, 2 and 3 are shown.
+    assert model.order(scores, np.array([0, 2, 3])).tolist() == [3, 2, 0, 1, 5, 4]
 
 
 def test_the_lead_is_over_the_best_other_candidate() -> None:
@@ -112,6 +120,8 @@ def test_a_model_of_other_features_is_refused(tmp_path: Path) -> None:
         lambda m: replace(m, quote=replace(m.quote, scale=np.full(len(m.quote.scale), np.nan))),
         lambda m: replace(m, confidence=replace(m.confidence, intercept=float("inf"))),
         lambda m: replace(m, depth=0),
+        lambda m: replace(m, keep_top=21),
+        lambda m: replace(m, keep_top=-1),
     ],
 )
 def test_a_damaged_model_is_refused(tmp_path: Path, broken: object) -> None:

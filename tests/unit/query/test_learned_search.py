@@ -30,8 +30,10 @@ def test_the_first_hit_is_the_candidate_the_model_scores_highest(
     try:
         table = searcher.ranked_features(QUESTION, model.depth)
         result = searcher.search(QUESTION, 5)
+        shown = searcher._diverse(table.rows, model.keep_top)
+        kept = np.array([p.position for p in shown], dtype=np.int64)
         expected = searcher.passage_id(
-            int(table.rows[np.argmax(model.ranker.logits(table.features))])
+            int(table.rows[model.order(model.ranker.logits(table.features), kept)[0]])
         )
     finally:
         searcher.close()
@@ -62,7 +64,7 @@ def test_the_hits_pass_over_overlapping_windows_in_the_learned_order(
     quiet = learned.LinearModel(np.zeros(n + 2), np.ones(n + 2), np.zeros(n + 2), 0.0)
     m = len(SENTENCE_FEATURE_NAMES)
     quote = learned.LinearModel(np.zeros(m), np.ones(m), np.zeros(m), 0.0)
-    model = learned.LearnedRanker(late_first, quiet, quote, 20)
+    model = learned.LearnedRanker(late_first, quiet, quote, 20, 0)
     tuning = SearchTuning(min_score=0.0, ranker="learned")
     searcher = Searcher(DataDir(data_dir).current(), hash_embedder, tuning, learned=model)
     try:
