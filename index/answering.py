@@ -124,11 +124,8 @@ class LiveSearcher:
             live = self._published_name()
             if self._searcher is None or (live is not None and self._searcher.folder.name != live):
                 fresh = self._open()
-                log.info(
-                    "index state %s is live, searched in %s",
-                    fresh.folder.name,
-                    search_place(self.settings),
-                )
+                if self._searcher is not None:
+                    log.info("index state %s is live", fresh.folder.name)
                 # The old searcher is not closed: a question may still run on it in another
                 # thread; it is freed when the last reference goes.
                 self._searcher = fresh
@@ -191,6 +188,11 @@ class Answering:
         self._answers: AnswerStore | None = None
         self._feedback: FeedbackStore | None = None
         self._state_lock = threading.Lock()
+
+    @property
+    def searched_in(self) -> str:
+        """Where questions are searched, for the operator's log (never the URI)."""
+        return search_place(self.settings)
 
     @property
     def data_dir(self) -> Path:

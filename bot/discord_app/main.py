@@ -141,7 +141,10 @@ def _load_engine(settings: Settings, halt: threading.Event) -> AnsweringEngine |
         while not engine.has_index():
             if halt.wait(INDEX_WAIT_SECONDS):
                 return None
-    engine.searcher()
+    searcher = engine.searcher()
+    log.info(
+        "answering from index state %s, searched in %s", searcher.folder.name, engine.searched_in
+    )
     return engine
 
 

@@ -326,7 +326,7 @@ async def two_bot_processes_and_a_worker(
     searched = (
         "searched in the local index files"
         if milvus is None
-        else (f"searched in Milvus collection {milvus.collection}")
+        else f", searched in Milvus collection {milvus.collection}"
     )
     for name in ("zero", "one", "both"):
         assert "heavy modules loaded: none" in output[name]

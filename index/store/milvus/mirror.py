@@ -215,6 +215,10 @@ class MilvusMirror:
         for start in range(0, len(gone), BATCH):
             batch = gone[start : start + BATCH]
             client.delete(self.target.collection, filter=keys_expression(batch))
+        # Unflushed rows are searched without an index: Milvus Lite rebuilds a BM25 index
+        # over all of them at every search, which made a question over 10k passages take
+        # seconds; flushed, they are sealed into segments whose indexes are kept.
+        client.flush(self.target.collection)
         record = {"uri": self.target.uri, "collection": self.target.collection}
         record["state"] = published.name
         tmp = root / f".{RECORD_NAME}.tmp"
