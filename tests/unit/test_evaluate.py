@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from index.evaluate import calibrate
+from index.evaluate import Question, calibrate, spread
 
 
 def test_threshold_is_the_lowest_that_declines_the_target_share() -> None:
@@ -36,3 +36,28 @@ def test_ties_at_the_cut_are_declined_together() -> None:
 
 def test_nothing_to_calibrate_on() -> None:
     assert calibrate([], [0.5], [True]) == ()
+
+
+def _questions(per_article: dict[str, int]) -> list[Question]:
+    return [
+        Question(f"{a}{i}", f"question {i} about {a}", a, ((0, 1),))
+        for a, n in per_article.items()
+        for i in range(n)
+    ]
+
+
+def test_a_sample_spreads_over_every_article_in_order() -> None:
+    """A set asked article by article: the first N would ask about the first articles only."""
+    questions = _questions({"a": 40, "b": 30, "c": 20, "d": 10})
+    sample = spread(questions, 10)
+    assert len(sample) == len({q.id for q in sample}) == 10
+    assert [q.article_id for q in sample] == list("aaaabbbccd")
+    assert sample == sorted(sample, key=questions.index)
+
+
+@pytest.mark.parametrize("n", [1, 7, 99, 100, 250])
+def test_a_sample_is_n_distinct_questions_or_all_of_them(n: int) -> None:
+    questions = _questions({"a": 60, "b": 40})
+    sample = spread(questions, n)
+    assert len({q.id for q in sample}) == min(n, len(questions))
+    assert sample[0] == questions[0]
