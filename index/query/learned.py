@@ -70,6 +70,14 @@ class LearnedRanker:
         runner_up = np.where(scores >= order[0], order[1] if len(order) > 1 else 0.0, order[0])
         return np.column_stack([features, scores, scores - runner_up])
 
+    def standalone_features(self, features: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The confidence's input for each candidate judged on its own (the newest-first
+        listing): trailing another candidate is no evidence against it there, so its lead
+        counts as at least a tie."""
+        both = self.confidence_features(features, scores)
+        both[:, -1] = np.maximum(both[:, -1], 0.0)
+        return both
+
 
 def load(path: Path | None = None) -> LearnedRanker:
     """The model in `path`, the committed `MODEL_PATH` when None."""

@@ -386,7 +386,7 @@ class Searcher:
         positions = np.arange(len(judged.ranking))
         if apply_threshold:
             positions = positions[
-                [judged.confidence(int(i)) >= self.tuning.min_score for i in positions]
+                [judged.standalone_confidence(int(i)) >= self.tuning.min_score for i in positions]
             ]
         picks = newest(
             self._diverse(judged.ranking.rows[positions], len(positions)), self._facts.first, k
@@ -504,6 +504,8 @@ class _Judged:
         self._texts: dict[int, PassageText] = {}
         self._article_texts: dict[int, str] = {}
         self._confidences: dict[int, float] = {}
+        # The learned confidence of each candidate judged on its own, not against the others.
+        self._standalone: dict[int, float] = {}
         self._learned = searcher._learned if learned else None
         if self._learned is not None:
             self._rerank(self._learned)
@@ -548,6 +550,8 @@ class _Judged:
         self.ranking = reorder_top(self.ranking, order)
         self._texts = {new: self._texts[int(old)] for new, old in enumerate(order)}
         self._confidences = {new: float(sure[old]) for new, old in enumerate(order)}
+        alone = learned.confidence.probabilities(learned.standalone_features(features, scores))
+        self._standalone = {new: float(alone[old]) for new, old in enumerate(order)}
 
     def text(self, position: int) -> PassageText:
         if position not in self._texts:
@@ -564,3 +568,10 @@ class _Judged:
                 float(self.ranking.dense[position]), found, self._searcher.tuning.confidence
             )
         return self._confidences[position]
+
+    def standalone_confidence(self, position: int) -> float:
+        """Whether the passage answers on its own: the fused confidence is judged so
+        already; the learned one counts a candidate's lead over the others."""
+        if self._learned is None:
+            return self.confidence(position)
+        return self._standalone.get(position, 0.0)

@@ -62,6 +62,15 @@ def test_the_lead_is_over_the_best_other_candidate() -> None:
     assert both[:, -1].tolist() == [-2.0, 1.0, -1.0]
 
 
+def test_judged_on_its_own_a_trailing_candidate_counts_as_tied() -> None:
+    model = _model()
+    features, scores = np.zeros((3, N)), np.array([1.0, 3.0, 2.0])
+    ranked = model.confidence_features(features, scores)
+    alone = model.standalone_features(features, scores)
+    assert alone[:, -1].tolist() == [0.0, 1.0, 0.0]
+    assert (alone[:, :-1] == ranked[:, :-1]).all()
+
+
 def _refused(path: Path) -> str:
     with pytest.raises(learned.ModelFileError) as caught:
         learned.load(path)
