@@ -43,10 +43,7 @@ class Settings:
     # Lexical share of the fused ranking score (0 = dense only, 1 = lexical only).
     lexical_weight: float = _RANKING.lexical_weight
     # "learned" or "fused": which ranking and confidence answer (see `SearchTuning.ranker`).
-    # Learned by default: better than fused at the first hit, not worse at the first five,
-    # on the held-out half of `python -m bench.train_ranker` (README, "The learned ranker").
-    # The searcher's own default stays fused: it needs no model file.
-    ranker: str = "learned"
+    ranker: str = _RANKING.ranker
     max_passage_tokens: int = 128
     passage_sentences: int = 3
     # Sentences shared by consecutive windows: 2 (a window starting at every sentence) gives
