@@ -247,7 +247,9 @@ class Engine(AnsweringEngine):
         here: the matcher's scipy has no place in the answering process."""
         from index.watch_match import watch_matcher
 
-        return watch_matcher(self.settings, self.watches.store, self.layout).catch_up()
+        return watch_matcher(
+            self.settings, self.watches.store, self.layout, searcher=self.searcher
+        ).catch_up()
 
     @staticmethod
     def require_index(settings: Settings) -> None:

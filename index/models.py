@@ -132,6 +132,19 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgedPassage:
+    """An article's best passage for a question, judged as `/ask` judges a hit: what a watch
+    posts when `confidence` reaches the no-match threshold."""
+
+    article_id: str
+    span: Span
+    confidence: float
+    fused: float
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True, slots=True)
 class SourceProblem:
     """An input that was skipped, and why, in words a user can act on."""
 

@@ -16,6 +16,12 @@ article has a new digest: new). Then every live watch is matched against the new
   confidence `/ask` uses, against the same `min_score`. A cheap upper bound of that confidence
   (the sentence share of words cannot exceed the passage share) leaves only the likely pairs
   to be judged exactly.
+- under the learned ranker (`ARTICLEBOT_RANKER=learned`), whose confidence reads how a passage
+  compares with the others in the whole index, the likely pairs are judged by the searcher
+  itself: the watch's question is ranked over the index with the new articles' passages in
+  the pool, and each article's best passage posts when its learned confidence, judged on its
+  own, reaches `min_score`, as it would as `/ask`'s hit. Watches asking the same question
+  within the same bounds share that judgement.
 
 A watch gets at most one post per round (its matched articles as hits, copies with the same
 text folded into one hit listing their outlets), never an article it was sent before, and at
@@ -30,17 +36,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from scipy import sparse
 
 from index.answering import tuning_from
-from index.models import SHARED_COLLECTION, ArticleRef, Hit, SearchFilters, SearchResult, Span
+from index.models import (
+    SHARED_COLLECTION,
+    ArticleRef,
+    Hit,
+    JudgedPassage,
+    SearchFilters,
+    SearchResult,
+    Span,
+)
 from index.query.confidence import Overlap, confidence
 from index.query.diversity import diverse
 from index.query.filters import ArticleFacts, allowed_articles
@@ -168,6 +182,27 @@ class _Match:
     confidence: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Likely:
+    """A watch and a new article whose best passage may answer it: judged by the searcher."""
+
+    watch: int
+    article: int
+
+
+class JudgesPassages(Protocol):
+    """What judges a watch's likely articles under the learned ranker: the searcher."""
+
+    def judge_passages(
+        self,
+        question: str,
+        article_ids: Collection[str],
+        collections: Collection[str] | None = None,
+        filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[JudgedPassage]: ...
+
+
 class _Busy(Exception):
     pass
 
@@ -183,7 +218,10 @@ class WatchMatcher:
         top_k: int,
         clock: Callable[[], float] = time.time,
         layout: DataDir | None = None,
+        judge: Callable[[], JudgesPassages] | None = None,
     ) -> None:
+        """`judge` gives the searcher over the live state when the learned ranker answers
+        (None: the fused confidence judges)."""
         self.files = DataFiles(data_dir)
         # The index pointer and the locks of the state backend (files, or PostgreSQL).
         self.layout = layout or DataDir(data_dir)
@@ -192,6 +230,7 @@ class WatchMatcher:
         self.posts_per_day = posts_per_day
         self.top_k = top_k
         self._clock = clock
+        self._judge = judge
         self._questions: dict[int, _Question] = {}
         self._segments: dict[str, _Segment] = {}
         self._watches: tuple[int, list[Watch]] | None = None
@@ -388,10 +427,21 @@ class WatchMatcher:
         vectors = np.stack([w.vector for w in watches]).astype(np.float32)
         allowed = _allowed(watches, arrivals.refs)
         matches: list[_Match] = []
+        likely: list[_Likely] = []
         for first, last in _blocks(arrivals.spans):
             matches += self._match_block(
-                watches, questions, terms, vectors, allowed, arrivals, lexical, first, last
+                watches,
+                questions,
+                terms,
+                vectors,
+                allowed,
+                arrivals,
+                lexical,
+                (first, last),
+                likely if self._judge is not None else None,
             )
+        if self._judge is not None:
+            matches = self._judged(self._judge(), watches, arrivals, likely)
         return self._posts(watches, questions, arrivals, lexical, matches, now)
 
     def _match_block(
@@ -403,10 +453,13 @@ class WatchMatcher:
         allowed: np.ndarray,
         arrivals: _Arrivals,
         lexical: LexicalIndex,
-        first: int,
-        last: int,
+        articles: tuple[int, int],
+        likely: list[_Likely] | None,
     ) -> list[_Match]:
-        """Articles [first, last) of the arrivals against every watch."""
+        """Articles [first, last) of the arrivals against every watch. With `likely`, the
+        pairs the bound lets through are added to it for the searcher to judge, not judged
+        here."""
+        first, last = articles
         lo, hi = arrivals.spans[first][0], arrivals.spans[last - 1][1]
         if hi == lo:
             return []
@@ -432,10 +485,13 @@ class WatchMatcher:
                 weights.dense * dense[rows, col]
                 + (weights.passage + weights.sentence) * (share[rows, col])
             )
-            likely = np.flatnonzero(
+            passing = np.flatnonzero(
                 np.isfinite(fused[rows, col]) & (bound >= self.tuning.min_score)
             )
-            for i in likely:
+            if likely is not None:
+                likely += [_Likely(int(i), article) for i in passing]
+                continue
+            for i in passing:
                 column = int(col[i]) + lo
                 sure = confidence(
                     float(dense[i, col[i]]),
@@ -454,6 +510,54 @@ class WatchMatcher:
                             sure,
                         )
                     )
+        return out
+
+    def _judged(
+        self,
+        judge: JudgesPassages,
+        watches: list[Watch],
+        arrivals: _Arrivals,
+        likely: list[_Likely],
+    ) -> list[_Match]:
+        """The likely pairs judged by the searcher: each watch's likely articles in one
+        search, shared by the watches asking the same question within the same bounds."""
+        by_watch: dict[int, list[int]] = {}
+        for pair in likely:
+            by_watch.setdefault(pair.watch, []).append(pair.article)
+        position = {ref.id: i for i, ref in enumerate(arrivals.refs)}
+        judged: dict[tuple[object, ...], list[JudgedPassage]] = {}
+        out: list[_Match] = []
+        for i, articles in by_watch.items():
+            watch = watches[i]
+            ids = tuple(sorted(arrivals.refs[a].id for a in articles))
+            key = (watch.question, watch.collection, watch.outlets, watch.since, ids)
+            found = judged.get(key)
+            if found is None:
+                found = judged[key] = judge.judge_passages(
+                    watch.question,
+                    ids,
+                    watch.collections,
+                    _filters(watch),
+                    watch.vector,
+                )
+            for passage in found:
+                article = position.get(passage.article_id)
+                if passage.confidence < self.tuning.min_score or article is None:
+                    continue
+                column = _column(arrivals, article, passage.span)
+                if column is None:
+                    continue
+                out.append(
+                    _Match(
+                        i,
+                        article,
+                        column,
+                        passage.fused,
+                        passage.dense,
+                        passage.lexical,
+                        passage.confidence,
+                    )
+                )
         return out
 
     def _posts(
@@ -636,13 +740,28 @@ def _allowed(watches: Sequence[Watch], refs: Sequence[ArticleRef]) -> np.ndarray
     groups: dict[tuple[str, tuple[str, ...], str | None], list[int]] = {}
     for i, w in enumerate(watches):
         groups.setdefault((w.collection, w.outlets, w.since), []).append(i)
-    for (collection, outlets, since), members in groups.items():
-        filters = SearchFilters(
-            since=datetime.fromisoformat(since) if since else None, outlets=outlets
+    for (collection, _, _), members in groups.items():
+        mask = allowed_articles(
+            facts, {SHARED_COLLECTION, collection}, _filters(watches[members[0]])
         )
-        mask = allowed_articles(facts, {SHARED_COLLECTION, collection}, filters)
         out[members] = True if mask is None else mask
     return out
+
+
+def _filters(watch: Watch) -> SearchFilters:
+    """The watch's bounds as `/ask` reads them: its outlets and `since`."""
+    since = datetime.fromisoformat(watch.since) if watch.since else None
+    return SearchFilters(since=since, outlets=watch.outlets)
+
+
+def _column(arrivals: _Arrivals, article: int, span: Span) -> int | None:
+    """The column of the new article's passage at `span` (None: the live index has another
+    version of the article than the one arriving)."""
+    a, b = arrivals.spans[article]
+    for column in range(a, b):
+        if arrivals.starts[column] == span.start and arrivals.ends[column] == span.end:
+            return column
+    return None
 
 
 def _best_score(lexical: LexicalIndex, term: str) -> float:
@@ -692,14 +811,23 @@ class _Segment:
 
 
 def watch_matcher(
-    settings: Settings, store: WatchStore, layout: DataDir | None = None
+    settings: Settings,
+    store: WatchStore,
+    layout: DataDir | None = None,
+    searcher: Callable[[], JudgesPassages] | None = None,
 ) -> WatchMatcher:
-    """The matcher as the settings configure it: `/ask`'s ranking and threshold."""
+    """The matcher as the settings configure it: `/ask`'s ranking, confidence and threshold.
+    `searcher` gives the searcher over the live state, which judges under the learned
+    ranker (required then)."""
+    tuning = tuning_from(settings)
+    if tuning.ranker == "learned" and searcher is None:
+        raise ValueError("the learned ranker judges watches with the searcher: pass one")
     return WatchMatcher(
         settings.data_dir,
         store,
-        tuning_from(settings),
+        tuning,
         posts_per_day=settings.watch_posts_per_day,
         top_k=settings.top_k,
         layout=layout,
+        judge=searcher if tuning.ranker == "learned" else None,
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from config.settings import Settings
+from index.answering import LiveSearcher
 from index.errors import ArticlebotError, IndexMissingError, InputError
 from index.jobs import build_json, headline_json, progress_json
 from index.models import BuildReport, Progress
@@ -67,8 +68,11 @@ class Worker:
         self.lease = lease
         self.feed_check = feed_check
         self.stop = threading.Event()
+        # Under the learned ranker, the searcher over the live state judges the watches'
+        # likely matches; it is opened at the first round that has any.
+        live = LiveSearcher(settings, self.updater.models, self.updater.layout)
         self.watcher: WatchMatcher = watch_matcher(
-            settings, self.updater.stores.watches(), self.updater.layout
+            settings, self.updater.stores.watches(), self.updater.layout, searcher=live.get
         )
         self._watch_retry_at = 0.0
 

@@ -43,9 +43,14 @@ class AnalysedQuestion:
 
 
 def analyse(
-    text: str, now: datetime, lexical: WeighsTerms, encoder: EncodesQueries
+    text: str,
+    now: datetime,
+    lexical: WeighsTerms,
+    encoder: EncodesQueries,
+    vector: np.ndarray | None = None,
 ) -> AnalysedQuestion:
-    """`text` (already cleaned) with time words read against `now`."""
+    """`text` (already cleaned) with time words read against `now`; `vector` is its topic
+    as encoded before (a watch's), encoded here when None."""
     words = read_time_words(text, now)
     terms = query_terms(words.topic)
     return AnalysedQuestion(
@@ -54,5 +59,5 @@ def analyse(
         window=words.window,
         terms=terms,
         quote_weights=lexical.term_weights(terms),
-        vector=encoder.encode([words.topic])[0],
+        vector=encoder.encode([words.topic])[0] if vector is None else vector,
     )

@@ -19,6 +19,7 @@ from index.errors import IndexMismatchError
 from index.models import (
     ArticleRef,
     Hit,
+    JudgedPassage,
     Mode,
     SearchFilters,
     SearchResult,
@@ -142,6 +143,11 @@ class Searcher:
             if self._live.articles is None or self._live.articles[i]
         }
         self._facts = ArticleFacts.of(self.articles)
+        # Each article's place in id order: passages tied on the ranking score are ordered by
+        # (article id, start), the same in every index that holds them, not by row number.
+        by_id = sorted(range(len(self.articles)), key=lambda a: self.articles[a].id)
+        self._article_order = np.empty(len(self.articles), dtype=np.int64)
+        self._article_order[by_id] = np.arange(len(self.articles))
         self._masks: dict[frozenset[str], RowFilter] = {}
         self._mask_lock = threading.Lock()
         self._everything = (
@@ -261,10 +267,12 @@ class Searcher:
         collections: Collection[str] | None,
         filters: SearchFilters | None,
         hints: RankingHints | None,
+        also: np.ndarray | None = None,
     ) -> Ranking:
         """The pool both sides retrieve within the filters, ranked by fused score. With a time
         window, both sides also retrieve within it, so that its passages are in the pool even
-        when many others match better, and they get the time boost."""
+        when many others match better, and they get the time boost. The rows of `also` within
+        the filters join the pool whatever their scores."""
         found = self.backend.question(query.vector, query.terms, mode is not Mode.DENSE)
         preferred = None
         if query.window is not None:
@@ -273,7 +281,15 @@ class Searcher:
         pool = self._pool(found, mode, self._scope(collections, filters, cached=True))
         if preferred is not None:
             pool |= self._pool(found, mode, preferred)
+        if also is not None and len(also):
+            scope = self._scope(collections, filters, cached=True)
+            pool.update(int(r) for r in also[self._within_scope(scope, also)])
         rows = np.fromiter(pool, dtype=np.int64)
+        rows = rows[
+            np.lexsort(
+                (self._passage_start[rows], self._article_order[self._passage_article[rows]])
+            )
+        ]
         scores = found.pool_scores(rows)
         dense, lex = scores.dense, scores.lexical
         fused = fuse(dense, lex, lexical_share(mode, self.tuning.lexical_weight))
@@ -369,6 +385,54 @@ class Searcher:
             # The judged ranking: the learned ranker's order, whose positions the hits read.
             picks = self._diverse(judged.ranking.rows, k)
         return SearchResult(question, self._hits(judged, picks), matched=True, best_score=best)
+
+    def judge_passages(
+        self,
+        question: str,
+        article_ids: Collection[str],
+        collections: Collection[str] | None = None,
+        filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[JudgedPassage]:
+        """The best passage of each of `article_ids` that `question` may retrieve (within
+        `collections` and `filters`), ranked and judged among all the others as `/ask` ranks
+        and judges them, each on its own: what a watch posts. `vector` is the question as
+        encoded before (a watch's, encoded when it was added); it is encoded here when None.
+        An article not in this index, outside the filters, or whose passages the learned
+        ranker does not reach is left out."""
+        question = clean_question(question, self.tuning.max_question_chars)
+        wanted = {self._article_rows[a] for a in article_ids if a in self._article_rows}
+        if not question or not wanted:
+            return []
+        now = filters.as_of if filters is not None and filters.as_of else datetime.now(UTC)
+        query = analyse(question, now, self.backend, self._embedder, vector)
+        rows = np.flatnonzero(np.isin(self._passage_article, list(wanted)))
+        if self._live.passages is not None:
+            rows = rows[self._live.passages[rows]]
+        ranking = self._ranking(query, Mode.HYBRID, collections, filters, None, also=rows)
+        judged = _Judged(self, query, ranking, now)
+        reach = len(ranking)
+        if self._learned is not None:
+            reach = min(reach, self._learned.depth)
+        out: list[JudgedPassage] = []
+        seen: set[int] = set()
+        ranked = judged.ranking
+        for i in range(reach):
+            article = int(self._passage_article[ranked.rows[i]])
+            if article in seen or article not in wanted:
+                continue
+            seen.add(article)
+            out.append(
+                JudgedPassage(
+                    self.articles[article].id,
+                    self.passage_span(int(ranked.rows[i])),
+                    judged.standalone_confidence(i),
+                    float(ranked.score[i]),
+                    float(ranked.dense[i]),
+                    float(ranked.lexical[i]),
+                )
+            )
+        return out
 
     def _diverse(self, rows: np.ndarray, k: int) -> list[Pick]:
         return diverse(

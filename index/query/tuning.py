@@ -62,7 +62,7 @@ class SearchTuning:
     # "learned": the top candidates are reordered, and the confidence judged, by the models
     # `python -m bench.train_ranker` fits (`index/query/learned.py`); "fused": the fused score
     # orders and the confidence above judges, as before the learned ranker.
-    ranker: str = "fused"
+    ranker: str = "learned"
 
 
 RANKERS = ("learned", "fused")

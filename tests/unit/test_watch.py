@@ -1,11 +1,13 @@
 """Watched questions: the store's contract on SQLite and PostgreSQL (renewal, limits, also
 under concurrent adds, expiry, removal, the posts outbox) and the matcher over the hash
 embedder (only new articles, once per article, the rate limit, isolation and filters,
-near-duplicates folded, merges and restarts)."""
+near-duplicates folded, merges and restarts), judged by the fused confidence and, under the
+learned ranker, by the searcher."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,9 @@ import pytest
 
 from index.build import build_index, update_index
 from index.merge import merge_segments
-from index.models import Article, ParsedArticle, SearchResult
-from index.query.searcher import SearchTuning
+from index.models import Article, JudgedPassage, ParsedArticle, SearchFilters, SearchResult
+from index.query.searcher import Searcher, SearchTuning
+from index.query.tuning import RANKERS
 from index.store.backend import StateStores
 from index.store.watches import (
     DAY_SECONDS,
@@ -134,11 +137,63 @@ def data_dir(tmp_path: Path, hash_embedder: HashEmbedder) -> Path:
     return folder
 
 
+class CountingSearcher:
+    """The searcher over the live state, reopened when an update published a new one, with
+    the searches the matcher asked of it counted."""
+
+    def __init__(self, data_dir: Path, embedder: HashEmbedder, tuning: SearchTuning) -> None:
+        self.data_dir = data_dir
+        self.embedder = embedder
+        self.tuning = tuning
+        self.searches = 0
+        self._searcher: Searcher | None = None
+
+    def __call__(self) -> CountingSearcher:
+        return self
+
+    def current(self) -> Searcher:
+        searcher = Searcher.open(self.data_dir, self.embedder, self.tuning)
+        if self._searcher is not None and self._searcher.folder == searcher.folder:
+            searcher.close()
+            return self._searcher
+        self._searcher = searcher
+        return searcher
+
+    def judge_passages(
+        self,
+        question: str,
+        article_ids: Collection[str],
+        collections: Collection[str] | None = None,
+        filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[JudgedPassage]:
+        self.searches += 1
+        return self.current().judge_passages(question, article_ids, collections, filters, vector)
+
+
 def matcher(
-    data_dir: Path, store: WatchStore, clock: Clock, posts_per_day: int = 3
+    data_dir: Path,
+    store: WatchStore,
+    clock: Clock,
+    posts_per_day: int = 3,
+    ranker: str = "fused",
+    embedder: HashEmbedder | None = None,
 ) -> WatchMatcher:
+    """The matcher as `watch_matcher` builds it for `ranker`: the learned one judges with
+    the searcher (over `embedder`, the one the index was built with)."""
+    tuning = SearchTuning(ranker=ranker)
+    judge: CountingSearcher | None = None
+    if ranker == "learned":
+        assert embedder is not None
+        judge = CountingSearcher(data_dir, embedder, tuning)
     return WatchMatcher(
-        data_dir, store, SearchTuning(), posts_per_day=posts_per_day, top_k=3, clock=clock
+        data_dir,
+        store,
+        tuning,
+        posts_per_day=posts_per_day,
+        top_k=3,
+        clock=clock,
+        judge=judge,
     )
 
 
@@ -308,10 +363,11 @@ def test_adds_at_once_never_pass_a_limit(
 # --------------------------------------------------------------------------- the matcher
 
 
+@pytest.mark.parametrize("ranker", RANKERS)
 def test_an_answering_arrival_is_matched_an_unrelated_one_is_not(
-    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock, ranker: str
 ) -> None:
-    watching = matcher(data_dir, store, clock)
+    watching = matcher(data_dir, store, clock, ranker=ranker, embedder=hash_embedder)
     watch = store.add(watch_of(hash_embedder), LIMITS, T0).watch
     start = watching.catch_up()
     arrive(data_dir, hash_embedder, ORCHARD)
@@ -329,6 +385,60 @@ def test_an_answering_arrival_is_matched_an_unrelated_one_is_not(
     assert "14 March" in hit.quote
     assert hit.confidence is not None and hit.confidence >= SearchTuning().min_score
     assert hit.link is not None and hit.link.startswith("https://news.test/ferry#:~:text=")
+
+
+@pytest.mark.parametrize("ranker", RANKERS)
+def test_a_posted_match_has_the_confidence_ask_gives_it(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock, ranker: str
+) -> None:
+    watching = matcher(data_dir, store, clock, ranker=ranker, embedder=hash_embedder)
+    store.add(watch_of(hash_embedder), LIMITS, T0)
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY, ORCHARD)
+    watching.catch_up()
+    asked = Searcher.open(data_dir, hash_embedder, SearchTuning(ranker=ranker)).search(QUESTION)
+
+    (post,) = store.unposted(10, [WatchTarget.DM])
+    (hit,) = post.result.hits
+    top = asked.hits[0]
+    assert (hit.article.id, hit.char_start, hit.char_end) == (
+        top.article.id,
+        top.char_start,
+        top.char_end,
+    )
+    assert hit.confidence == pytest.approx(top.confidence, abs=1e-5)
+
+
+def test_one_question_watched_by_several_members_is_judged_once_a_round(
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+) -> None:
+    tuning = SearchTuning(ranker="learned")
+    judge = CountingSearcher(data_dir, hash_embedder, tuning)
+    watching = WatchMatcher(
+        data_dir, store, tuning, posts_per_day=3, top_k=3, clock=clock, judge=judge
+    )
+    for owner in ("m1", "m2", "m3"):
+        store.add(watch_of(hash_embedder, owner=owner), LIMITS, T0)
+    store.add(watch_of(hash_embedder, owner="m4", outlets=("valley courier",)), LIMITS, T0)
+    watching.catch_up()
+    arrive(data_dir, hash_embedder, FERRY)
+    found = watching.catch_up()
+
+    assert found.posts == 4
+    # The three with the same bounds share one search; the one limited to an outlet has its
+    # own.
+    assert judge.searches == 2
+
+
+def test_the_learned_ranker_needs_the_searcher_to_judge_watches(
+    tmp_path: Path, store: SqliteWatchStore
+) -> None:
+    from config.settings import Settings
+    from index.watch_match import watch_matcher
+
+    settings = Settings(data_dir=tmp_path / "data", ranker="learned")
+    with pytest.raises(ValueError, match="searcher"):
+        watch_matcher(settings, store)
 
 
 def test_matching_reads_only_the_new_passages(
@@ -400,10 +510,11 @@ def test_posts_per_watch_per_day_are_limited(
     assert len(store.unposted(10, list(WatchTarget))) == 2
 
 
+@pytest.mark.parametrize("ranker", RANKERS)
 def test_a_servers_watch_sees_its_own_and_the_shared_articles_only(
-    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock, ranker: str
 ) -> None:
-    watching = matcher(data_dir, store, clock)
+    watching = matcher(data_dir, store, clock, ranker=ranker, embedder=hash_embedder)
     mine = store.add(watch_of(hash_embedder, collection="guild:1"), LIMITS, T0).watch
     store.add(watch_of(hash_embedder, collection="guild:3", owner="m3"), LIMITS, T0)
     watching.catch_up()
@@ -417,10 +528,11 @@ def test_a_servers_watch_sees_its_own_and_the_shared_articles_only(
     assert [h.article.id for h in post.result.hits] == ["ferry-a"]
 
 
+@pytest.mark.parametrize("ranker", RANKERS)
 def test_a_watchs_outlets_and_since_filter_its_matches(
-    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock
+    data_dir: Path, store: SqliteWatchStore, hash_embedder: HashEmbedder, clock: Clock, ranker: str
 ) -> None:
-    watching = matcher(data_dir, store, clock)
+    watching = matcher(data_dir, store, clock, ranker=ranker, embedder=hash_embedder)
     other_outlet = store.add(watch_of(hash_embedder, outlets=("Harbour Gazette",)), LIMITS, T0)
     too_late = store.add(
         watch_of(hash_embedder, owner="m2", since="2027-01-01T00:00:00+00:00"), LIMITS, T0
