@@ -221,8 +221,15 @@ class Updater:
         # The lock is taken before reading, so a second build says "busy" at once instead of
         # after fetching every source.
         with self.layout.build_lock():
+            # A marker set before this read (a crash between a store change and its build)
+            # is settled by this build, which reads every store; one set during the read
+            # belongs to a change still on its way to the index, and stays.
+            pending = _mtime(self.files.update_pending)
             report = self.read(sources)
-            return self.build_from(report.articles, report, progress, lock_held=True)
+            built = self.build_from(report.articles, report, progress, lock_held=True)
+            if pending is not None and _mtime(self.files.update_pending) == pending:
+                self.files.update_pending.unlink(missing_ok=True)
+            return built
 
     def upgrade(self, lock_held: bool = False) -> BuildReport | None:
         """Turn an index of an earlier release's layout into a one-segment state, keeping its
@@ -513,3 +520,11 @@ class Updater:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _mtime(path: Path) -> int | None:
+    """When `path` was last modified (ns), or None when it is not there."""
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None

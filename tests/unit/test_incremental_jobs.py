@@ -183,6 +183,23 @@ def test_a_change_left_unbuilt_by_a_crash_is_built_whole_by_the_next_job(
     assert not (settings.data_dir / ".update-pending").exists()
 
 
+def test_a_reindex_after_a_crash_clears_what_the_crash_left_pending(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, tmp_path / "data")
+    worker, updater, desk = _worker(settings)
+    _run(worker, desk, desk.reindex())
+    (settings.data_dir / ".update-pending").touch()
+    updater.library.add(GUILD, [article(1, collection=GUILD)])
+
+    _run(worker, desk, desk.reindex())
+    _run(worker, desk, desk.add_upload(GUILD, "a.txt", b"Lamps\n\nThe lamps are new."))
+
+    assert not (settings.data_dir / ".update-pending").exists()
+    assert f"{GUILD}/a1" in _live(settings.data_dir)
+    # The reindex built the stray article; the upload after it was an update, not a build.
+    assert updater.reads == 2
+    assert not updater.feeds_due()
+
+
 def test_a_refused_removal_leaves_nothing_pending(tmp_path: Path) -> None:
     settings = _settings(tmp_path, tmp_path / "data")
     worker, _, desk = _worker(settings)
