@@ -1,7 +1,7 @@
 """Watch benchmark: articles arrive one by one, every question watched before its article.
 
     python -m bench.watch_bench [--dataset ../shared/eval/squad] [--articles N]
-                                [--sizes 1000,10000]
+                                [--sizes 1000,10000] [--ranker learned|fused]
 
 The first article of the question set is the archive; the others arrive one at a time, each
 as its own incremental update (`index.build.update_index`, what the worker's jobs call),
@@ -9,7 +9,7 @@ embedded by the real model. Before the first arrival, every question about an ar
 article is watched (its vector made by the index's ONNX query encoder, as `/watch add`
 makes it), with the default settings (`ARTICLEBOT_MIN_SCORE`, three posts per watch a day:
 the arrivals all fall within one day). After each arrival the matcher runs, as the worker runs
-it after every job.
+it after every job, judging as `--ranker` says (the default ranker when not given).
 
 Printed:
 - the share of watches answered by their article's arrival (a post holding the question's
@@ -29,20 +29,21 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from config import Settings, load_settings
-from index.answering import tuning_from
 from index.build import update_index
 from index.engine import Engine, plan_from
 from index.evaluate import Question, load_dataset
 from index.models import SHARED_COLLECTION, ParsedArticle
+from index.query.searcher import Searcher
+from index.query.tuning import RANKERS, SearchTuning
 from index.store.watches import NewWatch, SqliteWatchStore, WatchLimits, WatchStore, WatchTarget
-from index.watch_match import WatchMatcher
+from index.watch_match import WatchMatcher, watch_matcher
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "squad"
 UNLIMITED = WatchLimits(per_member=10**9, per_server=10**9, expiry_days=30)
@@ -60,13 +61,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--articles", type=int, default=0, help="only the first N (0: all)")
     parser.add_argument("--sizes", default="1000,10000", help="watch counts timed")
+    parser.add_argument("--ranker", choices=RANKERS, default=SearchTuning().ranker)
     args = parser.parse_args(argv)
     if not (args.dataset / "articles.jsonl").is_file():
         raise SystemExit(f"{args.dataset}: no question set (../shared/eval/squad)")
     dataset = load_dataset(args.dataset)
     articles = dataset.articles[: args.articles] if args.articles else dataset.articles
     with tempfile.TemporaryDirectory(prefix="watch-bench-") as scratch:
-        run(Path(scratch), articles, dataset.questions, [int(s) for s in args.sizes.split(",")])
+        sizes = [int(s) for s in args.sizes.split(",")]
+        run(Path(scratch), articles, dataset.questions, sizes, args.ranker)
 
 
 def run(
@@ -74,6 +77,7 @@ def run(
     articles: Sequence[ParsedArticle],
     questions: Sequence[Question],
     sizes: Sequence[int],
+    ranker: str,
 ) -> None:
     archive, arriving = articles[0], articles[1:]
     source = scratch / "archive.jsonl"
@@ -81,7 +85,11 @@ def run(
     record = {"id": a.id, "title": a.title, "text": a.text, "date": a.date, "source": a.source}
     source.write_text(json.dumps(record) + "\n", encoding="utf-8")
     settings = load_settings(
-        environ={}, env_file=None, data_dir=scratch / "data", sources=[str(source)]
+        environ={},
+        env_file=None,
+        data_dir=scratch / "data",
+        sources=[str(source)],
+        ranker=ranker,
     )
     engine = Engine(settings)
     started = time.perf_counter()
@@ -89,7 +97,7 @@ def run(
     searcher = engine.searcher()
     model = searcher.manifest.model
     took = time.perf_counter() - started
-    print(f"archive: {a.id}, {searcher.passage_count} passages ({took:.0f} s)")
+    print(f"archive: {a.id}, {searcher.passage_count} passages ({took:.0f} s); ranker {ranker}")
 
     arriving_ids = {p.article.id for p in arriving}
     watched = [q for q in questions if q.article_id in arriving_ids]
@@ -103,13 +111,13 @@ def run(
     for q in watched:
         w = quality.add(_watch(q.id, q.text, model, vectors[q.id]), UNLIMITED, time.time()).watch
         gold[w.id] = q
-    matchers = [(len(watched), _matcher(settings, quality))]
+    matchers = [(len(watched), _matcher(settings, quality, engine.searcher))]
     for size in sizes:
         store = SqliteWatchStore(scratch / f"cost-{size}.sqlite")
         for i in range(size):
             q = questions[i % len(questions)]
             store.add(_watch(f"{i}", q.text, model, vectors[q.id]), UNLIMITED, time.time())
-        matchers.append((size, _matcher(settings, store)))
+        matchers.append((size, _matcher(settings, store, engine.searcher)))
     for _, matcher in matchers:
         matcher.catch_up()
 
@@ -182,14 +190,12 @@ def _watch(owner: str, question: str, model: str, vector: np.ndarray) -> NewWatc
     )
 
 
-def _matcher(settings: Settings, store: WatchStore) -> WatchMatcher:
-    return WatchMatcher(
-        settings.data_dir,
-        store,
-        tuning_from(settings),
-        posts_per_day=settings.watch_posts_per_day,
-        top_k=settings.top_k,
-    )
+def _matcher(
+    settings: Settings, store: WatchStore, searcher: Callable[[], Searcher]
+) -> WatchMatcher:
+    """The matcher as the worker builds it: under the learned ranker, the searcher over
+    the live state judges."""
+    return watch_matcher(settings, store, searcher=searcher)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import index.query.analysis
+import index.query.features
 import index.query.searcher
 import index.store.lexical
 import index.store.segments
@@ -81,6 +82,8 @@ def test_the_question_is_tokenised_once_and_its_terms_passed_to_every_step(
         return real_tokenize(text)
 
     monkeypatch.setattr(index.store.lexical, "tokenize", recorded_tokenize)
+    # The learned ranker's features tokenise passages and sentences themselves.
+    monkeypatch.setattr(index.query.features, "tokenize", recorded_tokenize)
     monkeypatch.setattr(index.query.analysis, "query_terms", counted_query_terms)
 
     result = searcher.search(QUESTION, 3)
