@@ -441,7 +441,8 @@ class WatchMatcher:
                 likely if self._judge is not None else None,
             )
         if self._judge is not None:
-            matches = self._judged(self._judge(), watches, arrivals, likely)
+            # The searcher is opened only when a pair is left to judge.
+            matches = self._judged(self._judge(), watches, arrivals, likely) if likely else []
         return self._posts(watches, questions, arrivals, lexical, matches, now)
 
     def _match_block(
