@@ -33,6 +33,7 @@ from index.errors import InputError
 from index.ingest.canonical import canonical_url
 from index.models import SHARED_COLLECTION, Article, ArticleRef, FeedInfo, ParsedArticle, Span
 from index.store.library import record_of
+from index.store.statedb import enable_wal
 from index.text.minhash import PERMUTATIONS, from_bytes, to_bytes
 
 FEEDS_NAME = "feeds.sqlite"
@@ -229,7 +230,7 @@ class SqliteFeedStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                enable_wal(conn, 30.0)
                 _migrate(conn)
             finally:
                 conn.close()
