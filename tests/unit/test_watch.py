@@ -19,6 +19,7 @@ from index.models import Article, JudgedPassage, ParsedArticle, SearchFilters, S
 from index.query.searcher import Searcher, SearchTuning
 from index.query.tuning import RANKERS
 from index.store.backend import StateStores
+from index.store.layout import DataDir
 from index.store.watches import (
     DAY_SECONDS,
     Baseline,
@@ -152,12 +153,10 @@ class CountingSearcher:
         return self
 
     def current(self) -> Searcher:
-        searcher = Searcher.open(self.data_dir, self.embedder, self.tuning)
-        if self._searcher is not None and self._searcher.folder == searcher.folder:
-            searcher.close()
-            return self._searcher
-        self._searcher = searcher
-        return searcher
+        live = DataDir(self.data_dir).current()
+        if self._searcher is None or self._searcher.folder != live:
+            self._searcher = Searcher(live, self.embedder, self.tuning)
+        return self._searcher
 
     def judge_passages(
         self,
